@@ -1,0 +1,6 @@
+// Package all registers every built-in app; import it for its side effect.
+package all
+
+import (
+	_ "github.com/volley-run/volley/apps/hello" // registers "hello"
+)

@@ -1,0 +1,73 @@
+// Package hello is the smallest Volley app: every rank reports who and where
+// it is. Its fault-injection parameters let users and tests check how the
+// platform reports failures.
+package hello
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/volley-run/volley/group"
+)
+
+// Result is what each rank returns.
+type Result struct {
+	Rank int    `json:"rank"`
+	Size int    `json:"size"`
+	Pack int    `json:"pack"`
+	PID  int    `json:"pid"`
+	Host string `json:"host"`
+}
+
+func init() {
+	group.Register(group.App{
+		Name:    "hello",
+		Summary: "every rank returns its rank, size, pack, pid and host",
+		Params: map[string]string{
+			"sleep": "duration each rank sleeps before answering (e.g. 2s); stops early when the group is cancelled",
+			"fail":  "rank that returns an error (fault injection)",
+			"panic": "rank that panics (fault injection)",
+		},
+		Run: Run,
+	})
+}
+
+// Run is hello's worker function.
+func Run(ctx context.Context, w *group.Worker) (any, error) {
+	p := w.Params()
+	sleep, err := p.Duration("sleep", 0)
+	if err != nil {
+		return nil, err
+	}
+	failRank, err := p.Int("fail", -1)
+	if err != nil {
+		return nil, err
+	}
+	panicRank, err := p.Int("panic", -1)
+	if err != nil {
+		return nil, err
+	}
+	if sleep > 0 {
+		t := time.NewTimer(sleep)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("sleep interrupted: %w", context.Cause(ctx))
+		}
+	}
+	switch w.Rank() {
+	case failRank:
+		return nil, errors.New("injected failure (fail parameter)")
+	case panicRank:
+		panic("injected panic (panic parameter)")
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("hostname: %w", err)
+	}
+	return Result{Rank: w.Rank(), Size: w.Size(), Pack: w.Pack().Index, PID: os.Getpid(), Host: host}, nil
+}

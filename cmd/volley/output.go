@@ -1,0 +1,30 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/volley-run/volley/group"
+)
+
+// printResult writes the human summary and the per-rank table.
+func printResult(w io.Writer, res *group.Result) error {
+	ready := "-"
+	if res.Ready > 0 {
+		ready = fmt.Sprintf("%.1f ms", res.ReadyMs)
+	}
+	fmt.Fprintf(w, "group %s: app %s, %d workers, %d per container\n", res.Group, res.App, res.Workers, res.Granularity)
+	fmt.Fprintf(w, "containers %d (cold %d, warm %d), all ready after %s, total %.1f ms, %d failed\n\n",
+		res.Containers, res.Cold, res.Warm, ready, res.TotalMs, len(res.Failed()))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RANK\tPACK\tRESULT")
+	for _, rr := range res.Ranks {
+		if rr.Error != "" {
+			fmt.Fprintf(tw, "%d\t%d\tERROR: %s\n", rr.Rank, rr.Pack, rr.Error)
+			continue
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\n", rr.Rank, rr.Pack, rr.Result)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/volley-run/volley/group"
+	"github.com/volley-run/volley/invoker/local"
+)
+
+// runFlags are the flags of `volley run`.
+type runFlags struct {
+	workers      int
+	granularity  int
+	params       []string
+	backend      string
+	jsonOut      bool
+	quiet        bool
+	timeout      time.Duration
+	readyTimeout time.Duration
+	workerBinary string
+}
+
+func newRunCmd(g *globalFlags) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run APP [-n N] [-g G] [-p key=value]...",
+		Short: "Run a group of N workers of APP, G per container",
+		Example: `  volley run hello -n 64 -g 8
+  volley run hello -n 10 -g 4 -p sleep=1s --json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErr(fmt.Errorf("run takes exactly one APP, got %d arguments (see `volley apps`)", len(args)))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGroup(cmd, g, &f, args[0])
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVarP(&f.workers, "workers", "n", 1, "number of workers (ranks) N")
+	fl.IntVarP(&f.granularity, "granularity", "g", 1, "workers per container G")
+	fl.StringArrayVarP(&f.params, "param", "p", nil, "app parameter key=value (repeatable)")
+	fl.StringVar(&f.backend, "backend", "local", "where containers run: local")
+	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object on stdout")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line on stderr")
+	fl.DurationVar(&f.timeout, "timeout", group.DefaultTimeout, "deadline for the whole group")
+	fl.DurationVar(&f.readyTimeout, "ready-timeout", group.DefaultReadyTimeout, "deadline for every container to be ready")
+	fl.StringVar(&f.workerBinary, "worker-binary", "", "worker executable for the local backend (default: this volley binary)")
+	return cmd
+}
+
+func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error {
+	log, err := g.stderrLogger()
+	if err != nil {
+		return err
+	}
+	params, err := group.ParseParams(f.params)
+	if err != nil {
+		return usageErr(fmt.Errorf("-p: %w", err))
+	}
+	spec := group.Spec{
+		App: app, Workers: f.workers, Granularity: f.granularity, Params: params,
+		Timeout: f.timeout, ReadyTimeout: f.readyTimeout,
+	}
+	if err := spec.Validate(); err != nil {
+		return usageErr(err)
+	}
+	if _, err := group.Lookup(app); err != nil {
+		return usageErr(err)
+	}
+	if f.backend != "local" {
+		return usageErr(fmt.Errorf("--backend %q: only \"local\" is available in this build", f.backend))
+	}
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	rt, err := local.New(local.Config{
+		Binary: f.workerBinary,
+		Env:    []string{"VOLLEY_LOG_LEVEL=" + g.logLevel},
+		Logger: log,
+	})
+	if err != nil {
+		return usageErr(err)
+	}
+	defer rt.Close()
+	probeCtx, cancel := context.WithTimeout(ctx, f.readyTimeout)
+	err = rt.Probe(probeCtx)
+	cancel()
+	if err != nil {
+		if errors.Is(err, local.ErrNotWorker) || ctx.Err() == nil {
+			return usageErr(fmt.Errorf("worker binary: %w", err))
+		}
+		return failedErr(err)
+	}
+
+	prog := newProgress(os.Stderr, f.quiet)
+	res, err := group.Launch(ctx, spec, rt, group.OnPackDone(prog.update))
+	prog.finish()
+	if err != nil {
+		if errors.Is(err, group.ErrBadSpec) || errors.Is(err, group.ErrUnknownApp) {
+			return usageErr(err)
+		}
+		return failedErr(err)
+	}
+	out := cmd.OutOrStdout()
+	if f.jsonOut {
+		enc := json.NewEncoder(out)
+		if err := enc.Encode(res); err != nil {
+			return failedErr(fmt.Errorf("write JSON: %w", err))
+		}
+	} else if err := printResult(out, res); err != nil {
+		return failedErr(err)
+	}
+	if err := res.Err(); err != nil {
+		if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+			return failedErr(fmt.Errorf("interrupted: %w", err))
+		}
+		return failedErr(err)
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package group
+
+import (
+	"fmt"
+	"time"
+)
+
+// Default deadlines applied by Spec.withDefaults.
+const (
+	// DefaultTimeout bounds a whole group, from launch to the last result.
+	DefaultTimeout = 10 * time.Minute
+	// DefaultReadyTimeout bounds the start-up: every pack must be ready
+	// (its container started and its workers about to run) within it.
+	DefaultReadyTimeout = 60 * time.Second
+)
+
+// Spec describes one group invocation.
+type Spec struct {
+	// App is the registered name of the worker function to run.
+	App string
+	// Workers is N, the number of ranks (>= 1).
+	Workers int
+	// Granularity is g, the number of workers per container (>= 1).
+	// Values above Workers are clamped to Workers.
+	Granularity int
+	// Params are the app's key=value parameters, the same for every rank.
+	Params Params
+	// Timeout bounds the whole group; zero means DefaultTimeout.
+	Timeout time.Duration
+	// ReadyTimeout bounds start-up; zero means DefaultReadyTimeout.
+	ReadyTimeout time.Duration
+}
+
+// Validate reports the first thing wrong with s, naming the field.
+func (s Spec) Validate() error {
+	if s.App == "" {
+		return fmt.Errorf("%w: app name is empty", ErrBadSpec)
+	}
+	if s.Workers < 1 {
+		return fmt.Errorf("%w: workers (-n) must be >= 1, got %d", ErrBadSpec, s.Workers)
+	}
+	if s.Granularity < 1 {
+		return fmt.Errorf("%w: granularity (-g) must be >= 1, got %d", ErrBadSpec, s.Granularity)
+	}
+	if s.Timeout < 0 || s.ReadyTimeout < 0 {
+		return fmt.Errorf("%w: timeouts must not be negative", ErrBadSpec)
+	}
+	return nil
+}
+
+// withDefaults returns s with zero fields filled in and g clamped to N.
+func (s Spec) withDefaults() Spec {
+	if s.Timeout == 0 {
+		s.Timeout = DefaultTimeout
+	}
+	if s.ReadyTimeout == 0 {
+		s.ReadyTimeout = DefaultReadyTimeout
+	}
+	if s.ReadyTimeout > s.Timeout {
+		s.ReadyTimeout = s.Timeout
+	}
+	if s.Granularity > s.Workers {
+		s.Granularity = s.Workers
+	}
+	if s.Params == nil {
+		s.Params = Params{}
+	}
+	return s
+}

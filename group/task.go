@@ -1,0 +1,60 @@
+package group
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// PackTask is everything a container needs to run one pack. It travels as
+// the JSON "value" of an action-protocol /run request.
+type PackTask struct {
+	Group       string    `json:"group"`
+	App         string    `json:"app"`
+	Workers     int       `json:"workers"`
+	Granularity int       `json:"granularity"`
+	Pack        Pack      `json:"pack"`
+	Params      Params    `json:"params,omitempty"`
+	Deadline    time.Time `json:"deadline"`
+}
+
+// ContainerInfo says which container ran a pack and how it started. The
+// runtime fills it in.
+type ContainerInfo struct {
+	// ID names the container within its runtime (a pid, a container id, an
+	// activation id).
+	ID string `json:"id"`
+	// Cold is true when the container was started for this pack, false when
+	// it came from the warm pool.
+	Cold bool `json:"cold"`
+	// StartMs is how long it took to get the container ready to run
+	// (process start plus /init for a cold one; near zero for a warm one).
+	StartMs float64 `json:"start_ms"`
+}
+
+// PackResult is what a container returns for one pack.
+type PackResult struct {
+	Pack      int           `json:"pack"`
+	Container ContainerInfo `json:"container"`
+	// ReadyAt is when the pack's workers started running.
+	ReadyAt time.Time    `json:"ready_at"`
+	Ranks   []RankResult `json:"ranks"`
+}
+
+// RankResult is one rank's outcome: a JSON result or an error message.
+type RankResult struct {
+	Rank   int             `json:"rank"`
+	Pack   int             `json:"pack"`
+	Result json.RawMessage `json:"result"`
+	Error  string          `json:"error"`
+}
+
+// Runtime runs packs in containers. The invoker packages implement it
+// (local processes, Docker, OpenWhisk); group never depends on them.
+type Runtime interface {
+	// RunPack runs one pack to completion in a container and returns its
+	// per-rank results. It returns an error when the container itself
+	// failed: it could not start, died, broke the protocol or ran past ctx.
+	// Rank errors are not container failures: they come back in the result.
+	RunPack(ctx context.Context, task PackTask) (PackResult, error)
+}

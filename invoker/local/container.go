@@ -1,0 +1,141 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/volley-run/volley/invoker/action"
+)
+
+// ErrNotWorker marks a binary that started but did not behave as a Volley
+// worker (it exited or stayed silent instead of reporting its address).
+var ErrNotWorker = errors.New("not a Volley worker")
+
+// container is one worker process.
+type container struct {
+	id     string
+	cmd    *exec.Cmd
+	client *action.Client
+	exited chan struct{} // closed when the process has been reaped
+	err    error         // the process's exit status; read after exited
+	// lastGroup is the group whose pack the container ran last; guarded
+	// by the Runtime's mutex.
+	lastGroup string
+}
+
+// startContainer starts one process of cfg.Binary, waits for it to report
+// its address, and sends /init.
+func startContainer(ctx context.Context, cfg Config, log *slog.Logger) (*container, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("address pipe: %w", err)
+	}
+	defer pr.Close()
+	cmd := exec.Command(cfg.Binary, cfg.Args...)
+	cmd.Env = append(os.Environ(), cfg.Env...)
+	cmd.Env = append(cmd.Env, action.EnvListen+"=127.0.0.1:0", action.EnvAddrFD+"=3")
+	cmd.ExtraFiles = []*os.File{pw}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	logw := newLineLogger(log)
+	cmd.Stdout, cmd.Stderr = logw, logw
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		return nil, fmt.Errorf("start worker binary %s: %w", cfg.Binary, err)
+	}
+	pw.Close()
+	c := &container{id: fmt.Sprint(cmd.Process.Pid), cmd: cmd, exited: make(chan struct{})}
+	logw.setID(c.id)
+	go func() {
+		c.err = cmd.Wait()
+		close(c.exited)
+	}()
+
+	addr, err := readAddr(ctx, pr, cfg.StartTimeout)
+	if err != nil {
+		c.kill()
+		<-c.exited
+		if c.err != nil {
+			err = fmt.Errorf("%w (process ended: %v)", err, c.err)
+		}
+		return nil, fmt.Errorf("container %s from %s: %w", c.id, cfg.Binary, err)
+	}
+	c.client = action.NewClient(addr)
+	initCtx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+	defer cancel()
+	if err := c.client.Init(initCtx, action.InitValue{Name: "volley", Main: "main"}); err != nil {
+		c.kill()
+		return nil, fmt.Errorf("container %s: %w", c.id, c.exitedErr(err))
+	}
+	return c, nil
+}
+
+// readAddr reads the address line a worker writes once it listens.
+func readAddr(ctx context.Context, pr *os.File, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := pr.SetReadDeadline(deadline); err != nil {
+		return "", fmt.Errorf("address pipe deadline: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = pr.SetReadDeadline(time.Now()) })
+	defer stop()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil:
+		return "", ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "", fmt.Errorf("%w: no address reported within %v", ErrNotWorker, timeout)
+	default:
+		return "", fmt.Errorf("%w: it closed its address pipe without reporting an address", ErrNotWorker)
+	}
+	addr := strings.TrimSpace(line)
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		return "", fmt.Errorf("%w: it reported %q, not a loopback address", ErrNotWorker, addr)
+	}
+	return addr, nil
+}
+
+// alive reports whether the process is still running.
+func (c *container) alive() bool {
+	select {
+	case <-c.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// exitedErr prefers the process's exit status over a protocol error when
+// the process died: "container exited: signal: killed" says more than
+// "connection reset by peer".
+func (c *container) exitedErr(err error) error {
+	select {
+	case <-c.exited:
+		return fmt.Errorf("container process exited (%v): %w", c.err, err)
+	case <-time.After(200 * time.Millisecond):
+		return err
+	}
+}
+
+// kill stops the process group at once.
+func (c *container) kill() {
+	if c.cmd.Process != nil && c.alive() {
+		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// destroy kills the process and waits until it is reaped.
+func (c *container) destroy() {
+	c.kill()
+	<-c.exited
+}
