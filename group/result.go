@@ -19,9 +19,9 @@ type Result struct {
 	// running; zero when some pack never got there.
 	Ready time.Duration `json:"-"`
 	// Total is the time from launch until the last result.
-	Total time.Duration `json:"-"`
-	ReadyMs float64     `json:"ready_ms"`
-	TotalMs float64     `json:"total_ms"`
+	Total   time.Duration `json:"-"`
+	ReadyMs float64       `json:"ready_ms"`
+	TotalMs float64       `json:"total_ms"`
 	Packs   []PackSummary `json:"packs"`
 	Ranks   []RankResult  `json:"ranks"`
 }

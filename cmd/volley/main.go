@@ -12,9 +12,9 @@ import (
 
 // Exit statuses, as the CLI contract fixes them.
 const (
-	exitOK      = 0
-	exitFailed  = 1 // a rank or the group failed
-	exitUsage   = 2 // bad usage or input
+	exitOK     = 0
+	exitFailed = 1 // a rank or the group failed
+	exitUsage  = 2 // bad usage or input
 )
 
 // exitError carries the exit status an error should end the process with.
