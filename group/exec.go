@@ -8,13 +8,36 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/volley-run/volley/comm"
 )
 
-// ExecPack runs one pack's workers inside a container, each as a goroutine,
-// and returns one RankResult per rank. A worker's error or panic becomes its
-// rank's error; the others go on. It returns an error only when the task
-// itself is unusable (bad pack, unknown app), before any worker starts.
-func ExecPack(ctx context.Context, task PackTask, log *slog.Logger) (PackResult, error) {
+// ExecOptions are the container's own settings for ExecPack.
+type ExecOptions struct {
+	// BindAddr is the address the container listens on for membership and
+	// data; default "127.0.0.1".
+	BindAddr string
+	// AdvertiseAddr is the address peers use to reach it, when it differs.
+	AdvertiseAddr string
+	// Logger receives the pack's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// closeTimeout bounds a pack's goodbyes once its workers are done.
+const closeTimeout = 5 * time.Second
+
+// ExecPack runs one pack inside a container: it joins the group (comm
+// node, membership), waits until every pack is ready, runs the pack's
+// workers as goroutines, and returns one RankResult per rank. A worker's
+// error or panic becomes its rank's error; the others go on. When the
+// group fails (another pack died), the workers' context is cancelled with
+// the cause. ExecPack returns an error only when the pack could not run
+// at all: a bad task, an unknown app, or a ready barrier that failed.
+func ExecPack(ctx context.Context, task PackTask, opts ExecOptions) (PackResult, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if err := validateTask(task); err != nil {
 		return PackResult{}, err
 	}
@@ -27,14 +50,52 @@ func ExecPack(ctx context.Context, task PackTask, log *slog.Logger) (PackResult,
 		ctx, cancel = context.WithDeadline(ctx, task.Deadline)
 		defer cancel()
 	}
-	res := PackResult{Pack: task.Pack.Index, ReadyAt: time.Now(), Ranks: make([]RankResult, task.Pack.Size())}
+	readyCtx := ctx
+	if !task.ReadyDeadline.IsZero() {
+		var cancel context.CancelFunc
+		readyCtx, cancel = context.WithDeadline(ctx, task.ReadyDeadline)
+		defer cancel()
+	}
+	node, err := comm.Start(readyCtx, comm.Config{
+		Group: task.Group, Secret: task.Secret, Workers: task.Workers, Granularity: task.Granularity,
+		Pack: task.Pack.Index, Transport: task.Transport, Compression: task.Compression,
+		BindAddr: opts.BindAddr, AdvertiseAddr: opts.AdvertiseAddr, Seeds: task.Seeds, Logger: log,
+		Membership: membershipTiming(task.MembershipTiming),
+	})
+	if err != nil {
+		return PackResult{}, fmt.Errorf("pack %d: join group: %w", task.Pack.Index, err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		t0 := time.Now()
+		node.Close(cctx)
+		log.Debug("pack left the group", "took", time.Since(t0))
+	}()
+	if err := node.WaitReady(readyCtx); err != nil {
+		return PackResult{}, fmt.Errorf("pack %d: %w", task.Pack.Index, err)
+	}
+
+	// Workers stop when the request ends or the group fails.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(node.Context(), func() { cancel(context.Cause(node.Context())) })
+	defer stop()
+
+	res := PackResult{Pack: task.Pack.Index, ReadyAt: time.Now(), Transport: node.TransportName(), Ranks: make([]RankResult, task.Pack.Size())}
 	var wg sync.WaitGroup
 	for i := range res.Ranks {
-		w := &Worker{group: task.Group, rank: task.Pack.Lo + i, size: task.Workers, pack: task.Pack, params: task.Params}
+		rank := task.Pack.Lo + i
+		c, err := node.Comm(rank)
+		if err != nil {
+			return PackResult{}, err
+		}
+		w := &Worker{group: task.Group, rank: rank, size: task.Workers, pack: task.Pack, params: task.Params, comm: c}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			res.Ranks[i] = runWorker(ctx, app.Run, w, log)
+			res.Ranks[i].Comm = c.Stats()
 		}()
 	}
 	wg.Wait()
@@ -66,10 +127,12 @@ func runWorker(ctx context.Context, fn WorkerFunc, w *Worker, log *slog.Logger) 
 
 func validateTask(t PackTask) error {
 	switch {
-	case t.Workers < 1:
-		return fmt.Errorf("%w: task has %d workers", ErrBadSpec, t.Workers)
+	case t.Workers < 1 || t.Granularity < 1:
+		return fmt.Errorf("%w: task has %d workers, granularity %d", ErrBadSpec, t.Workers, t.Granularity)
 	case t.Pack.Lo < 0 || t.Pack.Hi > t.Workers || t.Pack.Lo >= t.Pack.Hi:
 		return fmt.Errorf("%w: pack %d has ranks [%d,%d) outside [0,%d)", ErrBadSpec, t.Pack.Index, t.Pack.Lo, t.Pack.Hi, t.Workers)
+	case t.Pack.Lo != t.Pack.Index*t.Granularity:
+		return fmt.Errorf("%w: pack %d starts at rank %d, want %d", ErrBadSpec, t.Pack.Index, t.Pack.Lo, t.Pack.Index*t.Granularity)
 	}
 	return nil
 }

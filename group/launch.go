@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/volley-run/volley/comm/membership"
 )
 
 // LaunchOption adjusts one Launch call.
@@ -15,6 +18,20 @@ type LaunchOption func(*launchConfig)
 
 type launchConfig struct {
 	onPackDone func(done, total, ranksDone int)
+	bindAddr   string
+	log        *slog.Logger
+}
+
+// BindAddr sets the address the launcher's membership node listens on
+// (the group's first seed); default "127.0.0.1". Containers on other hosts
+// must be able to reach it.
+func BindAddr(addr string) LaunchOption {
+	return func(c *launchConfig) { c.bindAddr = addr }
+}
+
+// Logger sets where the launcher logs; default: discard.
+func Logger(l *slog.Logger) LaunchOption {
+	return func(c *launchConfig) { c.log = l }
 }
 
 // OnPackDone registers a callback run (serially) each time a pack ends,
@@ -23,14 +40,17 @@ func OnPackDone(fn func(done, total, ranksDone int)) LaunchOption {
 	return func(c *launchConfig) { c.onPackDone = fn }
 }
 
-// Launch runs a group on rt: it plans the packs, asks the runtime for one
-// container per pack, all at once, and gathers every rank's result. When a
-// pack's container fails, the others are cancelled, and every rank of the
+// Launch runs a group on rt: it plans the packs, makes the group's id and
+// secret, starts a membership observer that is the group's first seed,
+// asks the runtime for one container per pack, all at once, and gathers
+// every rank's result. The group is ready when the observer has seen every
+// pack. When a pack fails (its container dies, or it leaves the
+// membership), the others are told and cancelled, and every rank of the
 // group gets an error naming the failed pack. Launch returns an error only
-// when the group could not be attempted (bad spec, unknown app); rank
-// failures are in Result.Err.
+// when the group could not be attempted (bad spec, unknown app, no
+// observer); rank failures are in Result.Err.
 func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*Result, error) {
-	var cfg launchConfig
+	cfg := launchConfig{bindAddr: "127.0.0.1", log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -45,7 +65,7 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	if err != nil {
 		return nil, err
 	}
-	id, err := newGroupID()
+	id, secret, err := newGroupIdentity()
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +75,36 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	defer cancelTimeout()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+
+	obs, err := membership.Start(ctx, membership.Config{
+		Group: id, Secret: secret, Packs: len(packs), BindAddr: cfg.bindAddr,
+		Self: membership.Meta{Pack: membership.ObserverPack}, Logger: cfg.log, Timing: membershipTiming(spec.MembershipTiming),
+		OnPackFailed: func(pack int, err error) {
+			cancel(fmt.Errorf("%w: pack %d: %w", ErrPackFailed, pack, err))
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("group %s: launcher membership: %w", id, err)
+	}
+	defer obs.Close(time.Second)
+	readyc := make(chan time.Time, 1)
+	readyDeadline := start.Add(spec.ReadyTimeout)
+	go func() {
+		rctx, rcancel := context.WithDeadline(ctx, readyDeadline)
+		defer rcancel()
+		if _, err := obs.WaitReady(rctx); err != nil {
+			if ctx.Err() == nil {
+				cancel(fmt.Errorf("%w: ready barrier: %w", ErrPackFailed, err))
+			}
+			close(readyc)
+			return
+		}
+		readyc <- time.Now()
+		// Packs still waiting for gossip about the last packs can go now.
+		if err := obs.AnnounceReady(rctx); err != nil {
+			cfg.log.Debug("ready announcement not delivered to all", "err", err)
+		}
+	}()
 
 	type outcome struct {
 		pack Pack
@@ -66,7 +116,9 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	for _, p := range packs {
 		task := PackTask{
 			Group: id, App: spec.App, Workers: spec.Workers, Granularity: spec.Granularity,
-			Pack: p, Params: spec.Params, Deadline: start.Add(spec.Timeout),
+			Pack: p, Params: spec.Params, Deadline: start.Add(spec.Timeout), ReadyDeadline: readyDeadline,
+			Secret: secret, Seeds: []string{obs.Addr()}, Transport: spec.Transport, Compression: spec.Compression,
+			MembershipTiming: spec.MembershipTiming,
 		}
 		wg.Add(1)
 		go func() {
@@ -77,6 +129,13 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 			}
 			if err != nil {
 				err = fmt.Errorf("%w: pack %d (ranks %d-%d): %w", ErrPackFailed, p.Index, p.Lo, p.Hi-1, err)
+				if ctx.Err() == nil {
+					// Tell the other packs now rather than when failure
+					// detection notices.
+					actx, acancel := context.WithTimeout(context.Background(), time.Second)
+					_ = obs.AnnounceFailed(actx, p.Index, err.Error())
+					acancel()
+				}
 				cancel(err)
 			}
 			outcomes <- outcome{pack: p, res: res, err: err}
@@ -88,8 +147,7 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		Group: id, App: spec.App, Workers: spec.Workers, Granularity: spec.Granularity,
 		Containers: len(packs), Packs: make([]PackSummary, len(packs)), Ranks: make([]RankResult, spec.Workers),
 	}
-	var lastReady time.Time
-	allReady := true
+	var lastReadyAt time.Time // the latest time a pack passed the barrier
 	done, ranksDone := 0, 0
 	for o := range outcomes {
 		done++
@@ -100,12 +158,12 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 			for r := o.pack.Lo; r < o.pack.Hi; r++ {
 				res.Ranks[r] = RankResult{Rank: r, Pack: o.pack.Index, Error: sum.Error}
 			}
-			allReady = false
 		} else {
 			copy(res.Ranks[o.pack.Lo:o.pack.Hi], o.res.Ranks)
 			annotateCancelled(res.Ranks[o.pack.Lo:o.pack.Hi], context.Cause(ctx))
-			if o.res.ReadyAt.After(lastReady) {
-				lastReady = o.res.ReadyAt
+			res.Transport = o.res.Transport
+			if o.res.ReadyAt.After(lastReadyAt) {
+				lastReadyAt = o.res.ReadyAt
 			}
 		}
 		if sum.Container.ID != "" {
@@ -121,8 +179,17 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		}
 	}
 	res.Total = time.Since(start)
-	if allReady && !lastReady.IsZero() {
-		res.Ready = lastReady.Sub(start)
+	cancel(nil) // ends the ready wait if it is still going
+	// Ready is when the observer saw every pack; a group so short that
+	// packs left before the observer saw them all falls back to when the
+	// last pack passed its own barrier.
+	if readyAt, ok := <-readyc; ok {
+		res.Ready = readyAt.Sub(start)
+	} else if res.Err() == nil && !lastReadyAt.IsZero() {
+		res.Ready = lastReadyAt.Sub(start)
+	}
+	for _, rr := range res.Ranks {
+		res.Comm = res.Comm.Add(rr.Comm)
 	}
 	res.ReadyMs = ms(res.Ready)
 	res.TotalMs = ms(res.Total)
@@ -168,12 +235,17 @@ func checkPackResult(p Pack, res PackResult) error {
 	return nil
 }
 
-func newGroupID() (string, error) {
+// newGroupIdentity makes a fresh group id and a 32-byte secret.
+func newGroupIdentity() (string, []byte, error) {
 	var b [6]byte
+	secret := make([]byte, 32)
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("group id: %w", err)
+		return "", nil, fmt.Errorf("group id: %w", err)
 	}
-	return "g-" + hex.EncodeToString(b[:]), nil
+	if _, err := rand.Read(secret); err != nil {
+		return "", nil, fmt.Errorf("group secret: %w", err)
+	}
+	return "g-" + hex.EncodeToString(b[:]), secret, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

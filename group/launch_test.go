@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -51,7 +50,7 @@ func (rt *inProcess) RunPack(ctx context.Context, task PackTask) (PackResult, er
 	if err := json.Unmarshal(b, &got); err != nil {
 		return PackResult{}, err
 	}
-	res, err := ExecPack(ctx, got, slog.New(slog.DiscardHandler))
+	res, err := ExecPack(ctx, got, ExecOptions{})
 	if err != nil {
 		return PackResult{}, err
 	}

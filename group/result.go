@@ -3,6 +3,8 @@ package group
 import (
 	"fmt"
 	"time"
+
+	"github.com/volley-run/volley/comm"
 )
 
 // Result is the outcome of a group: one RankResult per rank, in rank order,
@@ -22,8 +24,12 @@ type Result struct {
 	Total   time.Duration `json:"-"`
 	ReadyMs float64       `json:"ready_ms"`
 	TotalMs float64       `json:"total_ms"`
-	Packs   []PackSummary `json:"packs"`
-	Ranks   []RankResult  `json:"ranks"`
+	// Transport is the data transport the containers used.
+	Transport string `json:"transport"`
+	// Comm sums every rank's message and byte counters.
+	Comm  comm.Stats    `json:"comm"`
+	Packs []PackSummary `json:"packs"`
+	Ranks []RankResult  `json:"ranks"`
 }
 
 // PackSummary is how one pack's container started and ended.

@@ -29,7 +29,25 @@ type Spec struct {
 	Timeout time.Duration
 	// ReadyTimeout bounds start-up; zero means DefaultReadyTimeout.
 	ReadyTimeout time.Duration
+	// Transport is the data transport between containers: "auto"
+	// (default: SCTP when the kernel has it, else TCP), "tcp" or "sctp".
+	Transport string
+	// Compression of payloads between containers: "none" (default),
+	// "zstd" or "s2".
+	Compression string
+	// MembershipTiming picks the failure-detection timings: "default"
+	// (membership.DefaultTiming: a container per core, a silent pack is
+	// declared dead within about 3-5 s), "dense" (membership.DenseTiming:
+	// many containers per core, about 8-14 s, no false deaths when
+	// hundreds of containers start on a few cores), or "" for auto: dense
+	// above DenseAbovePacks packs. Broken connections and containers the
+	// runtime sees die are detected at once either way.
+	MembershipTiming string
 }
+
+// DenseAbovePacks is the pack count above which the auto membership timing
+// is "dense".
+const DenseAbovePacks = 32
 
 // Validate reports the first thing wrong with s, naming the field.
 func (s Spec) Validate() error {
@@ -44,6 +62,21 @@ func (s Spec) Validate() error {
 	}
 	if s.Timeout < 0 || s.ReadyTimeout < 0 {
 		return fmt.Errorf("%w: timeouts must not be negative", ErrBadSpec)
+	}
+	switch s.Transport {
+	case "", "auto", "tcp", "sctp":
+	default:
+		return fmt.Errorf("%w: transport %q: want auto, tcp or sctp", ErrBadSpec, s.Transport)
+	}
+	switch s.MembershipTiming {
+	case "", "default", "dense":
+	default:
+		return fmt.Errorf("%w: membership timing %q: want default or dense", ErrBadSpec, s.MembershipTiming)
+	}
+	switch s.Compression {
+	case "", "none", "zstd", "s2":
+	default:
+		return fmt.Errorf("%w: compression %q: want none, zstd or s2", ErrBadSpec, s.Compression)
 	}
 	return nil
 }
@@ -64,6 +97,12 @@ func (s Spec) withDefaults() Spec {
 	}
 	if s.Params == nil {
 		s.Params = Params{}
+	}
+	if s.MembershipTiming == "" {
+		s.MembershipTiming = "default"
+		if (s.Workers+s.Granularity-1)/s.Granularity > DenseAbovePacks {
+			s.MembershipTiming = "dense"
+		}
 	}
 	return s
 }

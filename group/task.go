@@ -4,18 +4,43 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/volley-run/volley/comm"
+	"github.com/volley-run/volley/comm/membership"
 )
 
 // PackTask is everything a container needs to run one pack. It travels as
 // the JSON "value" of an action-protocol /run request.
 type PackTask struct {
-	Group       string    `json:"group"`
-	App         string    `json:"app"`
-	Workers     int       `json:"workers"`
-	Granularity int       `json:"granularity"`
-	Pack        Pack      `json:"pack"`
-	Params      Params    `json:"params,omitempty"`
-	Deadline    time.Time `json:"deadline"`
+	Group       string `json:"group"`
+	App         string `json:"app"`
+	Workers     int    `json:"workers"`
+	Granularity int    `json:"granularity"`
+	Pack        Pack   `json:"pack"`
+	Params      Params `json:"params,omitempty"`
+	// Deadline ends the pack's work; ReadyDeadline ends its wait for the
+	// other packs (the ready barrier).
+	Deadline      time.Time `json:"deadline"`
+	ReadyDeadline time.Time `json:"ready_deadline"`
+	// Secret is the group's fresh secret: membership gossip is encrypted
+	// with it and data connections prove they know it.
+	Secret []byte `json:"secret"`
+	// Seeds are membership addresses to join (the launcher's first).
+	Seeds []string `json:"seeds"`
+	// Transport ("tcp", "sctp", "auto") and Compression ("none", "zstd",
+	// "s2") configure the data plane between containers.
+	Transport   string `json:"transport,omitempty"`
+	Compression string `json:"compression,omitempty"`
+	// MembershipTiming is "default" or "dense" (see Spec).
+	MembershipTiming string `json:"membership_timing,omitempty"`
+}
+
+// membershipTiming maps a timing profile name to its timings.
+func membershipTiming(name string) membership.Timing {
+	if name == "dense" {
+		return membership.DenseTiming()
+	}
+	return membership.DefaultTiming()
 }
 
 // ContainerInfo says which container ran a pack and how it started. The
@@ -37,8 +62,10 @@ type PackResult struct {
 	Pack      int           `json:"pack"`
 	Container ContainerInfo `json:"container"`
 	// ReadyAt is when the pack's workers started running.
-	ReadyAt time.Time    `json:"ready_at"`
-	Ranks   []RankResult `json:"ranks"`
+	ReadyAt time.Time `json:"ready_at"`
+	// Transport is the data transport the container used.
+	Transport string       `json:"transport"`
+	Ranks     []RankResult `json:"ranks"`
 }
 
 // RankResult is one rank's outcome: a JSON result or an error message.
@@ -47,6 +74,8 @@ type RankResult struct {
 	Pack   int             `json:"pack"`
 	Result json.RawMessage `json:"result"`
 	Error  string          `json:"error"`
+	// Comm counts the rank's messages and bytes, local and remote.
+	Comm comm.Stats `json:"comm"`
 }
 
 // Runtime runs packs in containers. The invoker packages implement it

@@ -1,5 +1,7 @@
 package group
 
+import "github.com/volley-run/volley/comm"
+
 // Worker is what a worker function knows about itself and its group. It is
 // read-only.
 type Worker struct {
@@ -8,6 +10,7 @@ type Worker struct {
 	size   int
 	pack   Pack
 	params Params
+	comm   *comm.Comm
 }
 
 // GroupID is the id of the group this worker belongs to.
@@ -25,3 +28,7 @@ func (w *Worker) Pack() Pack { return w.pack }
 
 // Params are the group's parameters.
 func (w *Worker) Params() Params { return w.params }
+
+// Comm is the worker's communicator: point-to-point messages to any rank
+// of the group (see package comm) and the base for collectives.
+func (w *Worker) Comm() *comm.Comm { return w.comm }

@@ -15,8 +15,11 @@ func printResult(w io.Writer, res *group.Result) error {
 		ready = fmt.Sprintf("%.1f ms", res.ReadyMs)
 	}
 	fmt.Fprintf(w, "group %s: app %s, %d workers, %d per container\n", res.Group, res.App, res.Workers, res.Granularity)
-	fmt.Fprintf(w, "containers %d (cold %d, warm %d), all ready after %s, total %.1f ms, %d failed\n\n",
+	fmt.Fprintf(w, "containers %d (cold %d, warm %d), all ready after %s, total %.1f ms, %d failed\n",
 		res.Containers, res.Cold, res.Warm, ready, res.TotalMs, len(res.Failed()))
+	c := res.Comm
+	fmt.Fprintf(w, "messages: %d local (%s), %d remote (%s, %s on the wire, %s)\n\n",
+		c.SentLocalMsgs, bytesHuman(c.SentLocalBytes), c.SentRemoteMsgs, bytesHuman(c.SentRemoteBytes), bytesHuman(c.SentWireBytes), orDash(res.Transport))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RANK\tPACK\tRESULT")
 	for _, rr := range res.Ranks {
@@ -27,4 +30,25 @@ func printResult(w io.Writer, res *group.Result) error {
 		fmt.Fprintf(tw, "%d\t%d\t%s\n", rr.Rank, rr.Pack, rr.Result)
 	}
 	return tw.Flush()
+}
+
+// bytesHuman formats a byte count with a binary unit.
+func bytesHuman(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -27,6 +27,8 @@ type runFlags struct {
 	timeout      time.Duration
 	readyTimeout time.Duration
 	workerBinary string
+	transport    string
+	compression  string
 }
 
 func newRunCmd(g *globalFlags) *cobra.Command {
@@ -55,6 +57,8 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line on stderr")
 	fl.DurationVar(&f.timeout, "timeout", group.DefaultTimeout, "deadline for the whole group")
 	fl.DurationVar(&f.readyTimeout, "ready-timeout", group.DefaultReadyTimeout, "deadline for every container to be ready")
+	fl.StringVar(&f.transport, "transport", "auto", "data transport between containers: auto (SCTP if the kernel has it, else TCP), tcp, sctp")
+	fl.StringVar(&f.compression, "compress", "none", "compression of payloads between containers: none, zstd, s2")
 	fl.StringVar(&f.workerBinary, "worker-binary", "", "worker executable for the local backend (default: this volley binary)")
 	return cmd
 }
@@ -70,7 +74,7 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 	}
 	spec := group.Spec{
 		App: app, Workers: f.workers, Granularity: f.granularity, Params: params,
-		Timeout: f.timeout, ReadyTimeout: f.readyTimeout,
+		Timeout: f.timeout, ReadyTimeout: f.readyTimeout, Transport: f.transport, Compression: f.compression,
 	}
 	if err := spec.Validate(); err != nil {
 		return usageErr(err)
@@ -105,7 +109,7 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 	}
 
 	prog := newProgress(os.Stderr, f.quiet)
-	res, err := group.Launch(ctx, spec, rt, group.OnPackDone(prog.update))
+	res, err := group.Launch(ctx, spec, rt, group.OnPackDone(prog.update), group.Logger(log))
 	prog.finish()
 	if err != nil {
 		if errors.Is(err, group.ErrBadSpec) || errors.Is(err, group.ErrUnknownApp) {

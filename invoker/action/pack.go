@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/volley-run/volley/group"
 )
+
+// EnvBindAddr names the address a container binds for membership and data
+// (default 127.0.0.1).
+const EnvBindAddr = "VOLLEY_BIND_ADDR"
 
 // PackRunner returns the RunFunc of a Volley worker: the activation's value
 // is a group.PackTask; the pack's workers run in this container and the
@@ -19,7 +24,7 @@ func PackRunner(log *slog.Logger) RunFunc {
 			return nil, fmt.Errorf("value is not a pack task: %w", err)
 		}
 		log := log.With("group", task.Group, "pack", task.Pack.Index)
-		res, err := group.ExecPack(ctx, task, log)
+		res, err := group.ExecPack(ctx, task, group.ExecOptions{BindAddr: os.Getenv(EnvBindAddr), Logger: log})
 		if err != nil {
 			return nil, err
 		}

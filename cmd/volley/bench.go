@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/volley-run/volley/group"
+	"github.com/volley-run/volley/invoker/local"
+)
+
+// benchSuites maps a suite name to its runner.
+var benchSuites = map[string]func(ctx context.Context, w io.Writer, o benchOptions) error{
+	"startup": benchStartup,
+	"comm":    benchComm,
+}
+
+type benchOptions struct {
+	workers   int
+	grains    []int
+	reps      int
+	transport string
+}
+
+func newBenchCmd() *cobra.Command {
+	var o benchOptions
+	cmd := &cobra.Command{
+		Use:   "bench [SUITE]",
+		Short: "Run a benchmark suite and print its figures (suites: startup, comm)",
+		Long: `bench runs one of Volley's benchmark suites on this machine and prints a
+table. Figures are ratios against a baseline measured in the same run.
+
+  startup   time to all-ready of N workers for several granularities g,
+            cold (new processes) and warm (pooled containers)
+  comm      point-to-point: local latency, 64 MiB zero-copy handoff vs memcpy,
+            remote ping-pong and bandwidth vs raw loopback TCP`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			suite := "startup"
+			if len(args) == 1 {
+				suite = args[0]
+			}
+			run, ok := benchSuites[suite]
+			if !ok {
+				return usageErr(fmt.Errorf("unknown bench suite %q (have: %s)", suite, strings.Join(suiteNames(), ", ")))
+			}
+			if o.workers < 1 || o.reps < 1 || len(o.grains) == 0 {
+				return usageErr(fmt.Errorf("bench needs -n >= 1, --reps >= 1 and at least one -g"))
+			}
+			for _, g := range o.grains {
+				if g < 1 {
+					return usageErr(fmt.Errorf("-g %d: granularity must be >= 1", g))
+				}
+			}
+			if err := run(cmd.Context(), cmd.OutOrStdout(), o); err != nil {
+				return failedErr(err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVarP(&o.workers, "workers", "n", 256, "workers per group")
+	cmd.Flags().IntSliceVarP(&o.grains, "granularity", "g", []int{1, 4, 16, 64}, "granularities to compare")
+	cmd.Flags().IntVar(&o.reps, "reps", 3, "repetitions per cell (the median is printed)")
+	cmd.Flags().StringVar(&o.transport, "transport", "auto", "data transport for the comm suite: auto, tcp, sctp")
+	return cmd
+}
+
+func suiteNames() []string {
+	names := make([]string, 0, len(benchSuites))
+	for n := range benchSuites {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// benchStartup measures time to all-ready of a hello group for each g:
+// cold (a fresh runtime, every container a new process) and warm (the same
+// group again on the now-warm pool).
+func benchStartup(ctx context.Context, w io.Writer, o benchOptions) error {
+	type row struct {
+		g, containers int
+		cold, warm    time.Duration
+	}
+	var rows []row
+	for _, g := range o.grains {
+		var colds, warms []time.Duration
+		containers := 0
+		for range o.reps {
+			cold, warm, n, err := startupOnce(ctx, o.workers, g)
+			if err != nil {
+				return fmt.Errorf("startup g=%d: %w", g, err)
+			}
+			colds, warms, containers = append(colds, cold), append(warms, warm), n
+		}
+		rows = append(rows, row{g: g, containers: containers, cold: median(colds), warm: median(warms)})
+	}
+	fmt.Fprintf(w, "time to all-ready, N=%d workers, hello app, local backend, median of %d\n\n", o.workers, o.reps)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "g\tcontainers\tcold ms\twarm ms\tcold/warm\t")
+	byG := map[int]row{}
+	for _, r := range rows {
+		byG[r.g] = r
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1fx\t\n", r.g, r.containers, msf(r.cold), msf(r.warm), ratio(r.cold, r.warm))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if a, ok := byG[1]; ok {
+		if b, ok := byG[16]; ok {
+			fmt.Fprintf(w, "\ng=1 / g=16: cold %.1fx, warm %.1fx\n", ratio(a.cold, b.cold), ratio(a.warm, b.warm))
+		}
+	}
+	return nil
+}
+
+// startupOnce runs one cold and one warm group of n hello workers at g.
+func startupOnce(ctx context.Context, n, g int) (cold, warm time.Duration, containers int, err error) {
+	rt, err := local.New(local.Config{})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer rt.Close()
+	spec := group.Spec{App: "hello", Workers: n, Granularity: g, Timeout: 2 * time.Minute}
+	for i, out := range []*time.Duration{&cold, &warm} {
+		res, err := group.Launch(ctx, spec, rt)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		if err := res.Err(); err != nil {
+			return 0, 0, 0, err
+		}
+		if (i == 0 && res.Cold != res.Containers) || (i == 1 && res.Warm != res.Containers) {
+			return 0, 0, 0, fmt.Errorf("run %d: cold %d warm %d of %d containers", i, res.Cold, res.Warm, res.Containers)
+		}
+		*out, containers = res.Ready, res.Containers
+	}
+	return cold, warm, containers, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}

@@ -1,0 +1,476 @@
+package comm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/volley-run/volley/comm/transport"
+	"github.com/volley-run/volley/comm/wire"
+)
+
+// link is one authenticated data connection with another pack. The pack
+// that dialed sends its messages on it (Eager, RTS, Data, Done); the other
+// side answers on the same connection with control frames (CTS, Credit)
+// for those messages. Each link has one reader and one writer goroutine.
+//
+// The reader never blocks on the application: eager payloads go to
+// mailboxes (bounded by the eager window), rendezvous data lands in buffers
+// that a posted receive allocated, and control frames wait in an unbounded
+// (but small) queue. So a slow receiver cannot stall a connection, and no
+// two packs can deadlock on each other's writers.
+type link struct {
+	node     *Node
+	conn     transport.Conn
+	peerPack int
+	outgoing bool
+
+	data   chan outFrame // application frames; bounded: back-pressure
+	ctrlMu sync.Mutex
+	ctrl   []outFrame    // control frames, written first
+	ctrlC  chan struct{} // signals ctrl has frames
+	stop   chan struct{} // closed by close
+	once   sync.Once
+
+	mu        sync.Mutex
+	eagerOut  map[pair]int             // sender: eager bytes not yet credited
+	waitCTS   map[uint64]chan struct{} // sender: rendezvous waiting for CTS
+	transfers map[uint64]*transfer     // receiver: rendezvous being filled
+	credit    map[pair]int             // receiver: consumed bytes not yet returned
+	peerDone  bool
+}
+
+type pair struct{ src, dst int }
+
+// outFrame is a frame queued for the writer. sent, if set, receives the
+// write's outcome.
+type outFrame struct {
+	stream  uint16
+	h       wire.Header
+	payload []byte
+	sent    chan error
+}
+
+// rendezvous describes a large message still at its sender.
+type rendezvous struct {
+	link  *link
+	msgID uint64
+	src   int
+	dst   int
+	size  int
+}
+
+// transfer is a rendezvous message being received.
+type transfer struct {
+	buf  []byte
+	got  int
+	wire int
+	err  error
+	done chan struct{}
+}
+
+// creditBatch is how many consumed eager bytes a receiver collects before
+// returning them to the sender in one Credit frame.
+const creditBatch = 64 << 10
+
+// dataQueue is the number of application frames a link buffers before
+// senders block.
+const dataQueue = 16
+
+func newLink(n *Node, conn transport.Conn, pack int, outgoing bool) *link {
+	return &link{
+		node: n, conn: conn, peerPack: pack, outgoing: outgoing,
+		data: make(chan outFrame, dataQueue), ctrlC: make(chan struct{}, 1), stop: make(chan struct{}),
+		eagerOut: map[pair]int{}, waitCTS: map[uint64]chan struct{}{},
+		transfers: map[uint64]*transfer{}, credit: map[pair]int{},
+	}
+}
+
+// close closes the connection and stops both goroutines; idempotent.
+func (l *link) close() {
+	l.once.Do(func() {
+		close(l.stop)
+		l.conn.Close()
+	})
+}
+
+// enqueue queues an application frame, blocking while the queue is full.
+func (l *link) enqueue(ctx context.Context, f outFrame) error {
+	select {
+	case l.data <- f:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-l.stop:
+		return l.stopErr()
+	case <-l.node.ctx.Done():
+		return context.Cause(l.node.ctx)
+	}
+}
+
+// sendCtrl queues a control frame; it never blocks.
+func (l *link) sendCtrl(h wire.Header) {
+	l.ctrlMu.Lock()
+	l.ctrl = append(l.ctrl, outFrame{h: h})
+	l.ctrlMu.Unlock()
+	select {
+	case l.ctrlC <- struct{}{}:
+	default:
+	}
+}
+
+func (l *link) popCtrl() (outFrame, bool) {
+	l.ctrlMu.Lock()
+	defer l.ctrlMu.Unlock()
+	if len(l.ctrl) == 0 {
+		return outFrame{}, false
+	}
+	f := l.ctrl[0]
+	l.ctrl = l.ctrl[1:]
+	return f, true
+}
+
+// stopErr says why the link stopped.
+func (l *link) stopErr() error {
+	if err := l.node.err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("connection to pack %d closed", l.peerPack)
+}
+
+// writeLoop writes control frames first, then application frames.
+func (l *link) writeLoop() {
+	for {
+		f, ok := l.popCtrl()
+		if !ok {
+			select {
+			case <-l.ctrlC:
+				continue
+			case f = <-l.data:
+			case <-l.stop:
+				return
+			}
+		}
+		err := l.conn.WriteFrame(f.stream, f.h, f.payload)
+		if f.sent != nil {
+			f.sent <- err
+		}
+		if err != nil {
+			l.broken(fmt.Errorf("write to pack %d: %w", l.peerPack, err))
+			return
+		}
+	}
+}
+
+// broken handles a connection error: a failure of the group unless the
+// peer said it was done or we are closing.
+func (l *link) broken(err error) {
+	l.mu.Lock()
+	done := l.peerDone
+	l.mu.Unlock()
+	select {
+	case <-l.stop:
+		return // we closed it
+	default:
+	}
+	if !done {
+		l.node.fail(l.peerPack, err)
+	}
+	l.close()
+}
+
+// readLoop handles every frame the peer sends.
+func (l *link) readLoop() {
+	for {
+		_, h, payload, err := l.conn.ReadFrame(l.bufFor)
+		if err != nil {
+			l.broken(fmt.Errorf("pack %d: data connection lost: %w", l.peerPack, err))
+			return
+		}
+		if err := l.handle(h, payload); err != nil {
+			l.node.fail(l.peerPack, fmt.Errorf("pack %d: protocol error: %w", l.peerPack, err))
+			l.close()
+			return
+		}
+	}
+}
+
+// bufFor lets an uncompressed Data chunk land directly in its receive
+// buffer.
+func (l *link) bufFor(h wire.Header) []byte {
+	if h.Kind != wire.KindData || h.Codec() != wire.CodecNone {
+		return nil
+	}
+	l.mu.Lock()
+	t := l.transfers[h.MsgID]
+	l.mu.Unlock()
+	end := h.Offset + uint64(h.PayloadLen)
+	if t == nil || end > uint64(len(t.buf)) {
+		return nil
+	}
+	return t.buf[h.Offset:end]
+}
+
+func (l *link) handle(h wire.Header, payload []byte) error {
+	n := l.node
+	switch h.Kind {
+	case wire.KindEager, wire.KindRTS:
+		if err := l.checkRanks(h); err != nil {
+			return err
+		}
+		env := &envelope{src: int(h.Src), tag: int(h.Tag)}
+		if h.Kind == wire.KindRTS {
+			env.remote = &rendezvous{link: l, msgID: h.MsgID, src: int(h.Src), dst: int(h.Dst), size: int(h.Size)}
+		} else {
+			data, err := l.decode(h, payload, nil)
+			if err != nil {
+				return err
+			}
+			env.data, env.eagerFrom, env.wire = data, l, len(payload)
+		}
+		n.boxes[int(h.Dst)-n.lo].deliver(env)
+	case wire.KindData:
+		return l.receiveChunk(h, payload)
+	case wire.KindCTS:
+		l.mu.Lock()
+		ch, ok := l.waitCTS[h.MsgID]
+		delete(l.waitCTS, h.MsgID)
+		l.mu.Unlock()
+		if ok {
+			close(ch)
+		}
+	case wire.KindCredit:
+		l.mu.Lock()
+		p := pair{src: int(h.Dst), dst: int(h.Src)}
+		l.eagerOut[p] = max(0, l.eagerOut[p]-int(h.Size))
+		l.mu.Unlock()
+	case wire.KindDone:
+		l.mu.Lock()
+		l.peerDone = true
+		l.mu.Unlock()
+	default:
+		return fmt.Errorf("unexpected %v frame on a data connection", h.Kind)
+	}
+	return nil
+}
+
+// checkRanks makes sure a message comes from a rank of the peer pack and
+// goes to a rank of ours.
+func (l *link) checkRanks(h wire.Header) error {
+	g := l.node.cfg.Granularity
+	src, dst := int(h.Src), int(h.Dst)
+	if src < 0 || src >= l.node.cfg.Workers || src/g != l.peerPack {
+		return fmt.Errorf("%v frame from rank %d, which is not in pack %d", h.Kind, src, l.peerPack)
+	}
+	if !l.node.local(dst) {
+		return fmt.Errorf("%v frame for rank %d, which is not in pack %d", h.Kind, dst, l.node.cfg.Pack)
+	}
+	switch {
+	case h.Kind == wire.KindEager && h.Size > uint64(l.node.cfg.EagerLimit):
+		return fmt.Errorf("eager message of %d bytes from rank %d, above the eager limit %d", h.Size, src, l.node.cfg.EagerLimit)
+	case h.Kind == wire.KindRTS && h.Size > uint64(l.node.cfg.MaxMessage):
+		return fmt.Errorf("message of %d bytes from rank %d, above the limit %d", h.Size, src, l.node.cfg.MaxMessage)
+	}
+	return nil
+}
+
+// decode returns a frame's payload uncompressed, into dst if given.
+func (l *link) decode(h wire.Header, payload, dst []byte) ([]byte, error) {
+	if h.Codec() == wire.CodecNone {
+		if dst != nil {
+			copy(dst, payload)
+			return dst[:len(payload)], nil
+		}
+		return payload, nil
+	}
+	limit := int(h.Size)
+	if dst != nil {
+		limit = len(dst)
+	}
+	out, err := wire.Decompress(h.Codec(), dst[:0:len(dst)], payload, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%v frame from rank %d: %w", h.Kind, h.Src, err)
+	}
+	return out, nil
+}
+
+func (l *link) receiveChunk(h wire.Header, payload []byte) error {
+	l.mu.Lock()
+	t := l.transfers[h.MsgID]
+	l.mu.Unlock()
+	if t == nil {
+		return fmt.Errorf("data for message %d that nobody asked for", h.MsgID)
+	}
+	if h.Offset > uint64(len(t.buf)) {
+		return fmt.Errorf("data for message %d at offset %d past its size %d", h.MsgID, h.Offset, len(t.buf))
+	}
+	dst := t.buf[h.Offset:]
+	var n int
+	if h.Codec() == wire.CodecNone {
+		if len(payload) > len(dst) {
+			return fmt.Errorf("data for message %d overruns its size %d", h.MsgID, len(t.buf))
+		}
+		if len(payload) > 0 && &payload[0] != &dst[0] {
+			copy(dst, payload)
+		}
+		n = len(payload)
+	} else {
+		out, err := l.decode(h, payload, dst)
+		if err != nil {
+			return err
+		}
+		n = len(out)
+	}
+	t.got += n
+	t.wire += len(payload)
+	if t.got >= len(t.buf) {
+		l.mu.Lock()
+		delete(l.transfers, h.MsgID)
+		l.mu.Unlock()
+		close(t.done)
+	}
+	return nil
+}
+
+// reserveEager takes n bytes of the (src, dst) eager window; false when
+// the receiver has too much unconsumed data from src already.
+func (l *link) reserveEager(src, dst, n int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := pair{src, dst}
+	if l.eagerOut[p]+n > l.node.cfg.EagerWindow {
+		return false
+	}
+	l.eagerOut[p] += n
+	return true
+}
+
+func (l *link) releaseEager(src, dst, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := pair{src, dst}
+	l.eagerOut[p] = max(0, l.eagerOut[p]-n)
+}
+
+// consumed is called when rank dst has received an eager message of n wire
+// bytes from src: the credit goes back to the sender in batches.
+func (l *link) consumed(src, dst, n int) {
+	l.mu.Lock()
+	p := pair{src, dst}
+	l.credit[p] += n
+	c := l.credit[p]
+	if c < creditBatch {
+		l.mu.Unlock()
+		return
+	}
+	delete(l.credit, p)
+	l.mu.Unlock()
+	l.sendCtrl(wire.Header{Kind: wire.KindCredit, Src: int32(dst), Dst: int32(src), Size: uint64(c)})
+}
+
+// postRendezvous announces a large message. The returned function waits
+// until the receiver asks for it, streams it in chunks, and returns once
+// the last chunk has been written, with the wire bytes used.
+func (l *link) postRendezvous(ctx context.Context, stream uint16, src, dst, tag int, data []byte) (func(context.Context) (int, error), error) {
+	id := l.node.msgID.Add(1)
+	cts := make(chan struct{})
+	l.mu.Lock()
+	l.waitCTS[id] = cts
+	l.mu.Unlock()
+	forget := func() {
+		l.mu.Lock()
+		delete(l.waitCTS, id)
+		l.mu.Unlock()
+	}
+	rts := wire.Header{Kind: wire.KindRTS, Flags: uint8(l.node.codec), Src: int32(src), Dst: int32(dst), Tag: int32(tag), MsgID: id, Size: uint64(len(data))}
+	if err := l.enqueue(ctx, outFrame{stream: stream, h: rts}); err != nil {
+		forget()
+		return nil, err
+	}
+	return func(ctx context.Context) (int, error) {
+		return l.streamData(ctx, cts, forget, stream, src, dst, id, data)
+	}, nil
+}
+
+// streamData waits for the CTS of message id and writes its chunks.
+func (l *link) streamData(ctx context.Context, cts chan struct{}, forget func(), stream uint16, src, dst int, id uint64, data []byte) (int, error) {
+	select {
+	case <-cts:
+	case <-ctx.Done():
+		forget()
+		return 0, fmt.Errorf("waiting for the receiver to accept %d bytes: %w", len(data), context.Cause(ctx))
+	case <-l.stop:
+		return 0, l.stopErr()
+	case <-l.node.ctx.Done():
+		return 0, context.Cause(l.node.ctx)
+	}
+	chunk := l.node.cfg.ChunkSize
+	wireBytes := 0
+	var last chan error
+	for off := 0; off < len(data); off += chunk {
+		part := data[off:min(off+chunk, len(data))]
+		payload, codec := l.node.compress(part)
+		f := outFrame{stream: stream, payload: payload, h: wire.Header{
+			Kind: wire.KindData, Flags: uint8(codec), Src: int32(src), Dst: int32(dst), MsgID: id,
+			Offset: uint64(off), Size: uint64(len(data)),
+		}}
+		if off+chunk >= len(data) {
+			last = make(chan error, 1)
+			f.sent = last
+		}
+		if err := l.enqueue(ctx, f); err != nil {
+			return wireBytes, err
+		}
+		wireBytes += len(payload)
+	}
+	select {
+	case err := <-last:
+		return wireBytes, err
+	case <-ctx.Done():
+		return wireBytes, context.Cause(ctx)
+	case <-l.stop:
+		return wireBytes, l.stopErr()
+	case <-l.node.ctx.Done():
+		return wireBytes, context.Cause(l.node.ctx)
+	}
+}
+
+// fetch asks the sender for a rendezvous message and waits for its bytes.
+func (l *link) fetch(ctx context.Context, rv *rendezvous) ([]byte, int, error) {
+	t := &transfer{buf: make([]byte, rv.size), done: make(chan struct{})}
+	l.mu.Lock()
+	l.transfers[rv.msgID] = t
+	l.mu.Unlock()
+	l.sendCtrl(wire.Header{Kind: wire.KindCTS, Src: int32(rv.dst), Dst: int32(rv.src), MsgID: rv.msgID})
+	select {
+	case <-t.done:
+		return t.buf, t.wire, nil
+	case <-ctx.Done():
+		l.mu.Lock()
+		delete(l.transfers, rv.msgID)
+		l.mu.Unlock()
+		return nil, 0, fmt.Errorf("receiving %d bytes: %w", rv.size, context.Cause(ctx))
+	case <-l.stop:
+		return nil, 0, l.stopErr()
+	case <-l.node.ctx.Done():
+		return nil, 0, context.Cause(l.node.ctx)
+	}
+}
+
+// sendDone queues the goodbye behind all queued frames and waits until it
+// is written.
+func (l *link) sendDone(ctx context.Context) error {
+	sent := make(chan error, 1)
+	if err := l.enqueue(ctx, outFrame{h: wire.Header{Kind: wire.KindDone, Src: int32(l.node.cfg.Pack)}, sent: sent}); err != nil {
+		return err
+	}
+	select {
+	case err := <-sent:
+		return err
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-l.stop:
+		return errors.New("connection closed before goodbye")
+	}
+}

@@ -1,0 +1,541 @@
+//go:build linux
+
+package transport
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/ishidawataru/sctp"
+	"golang.org/x/sys/unix"
+
+	"github.com/volley-run/volley/comm/wire"
+)
+
+// How the SCTP transport uses github.com/ishidawataru/sctp: the package
+// creates, configures, binds and connects the sockets (SocketConfig with an
+// InitMsg and a Control hook) and knows the SCTP socket options. Its own
+// reads, writes, Accept and Close are blocking syscalls on a raw fd that Go's
+// deadlines and Close cannot interrupt, so once a socket exists this file
+// takes its fd, makes it non-blocking and hands it to an *os.File: the
+// runtime poller then parks blocked readers and writers, and File.Close wakes
+// them and closes the fd only when no syscall is using it. Frames go out
+// with sendmsg (header and payload gathered, stream in an SCTP_SNDRCV
+// control message) and come in with recvmsg, which reports MSG_EOR at the
+// end of each SCTP message, so frame boundaries are checked against message
+// boundaries.
+
+// sctpDialTimeout bounds a connect when the Dial context has no deadline.
+const sctpDialTimeout = time.Minute
+
+var sctpProbe = sync.OnceValues(func() (bool, string) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, syscall.IPPROTO_SCTP)
+	if err != nil {
+		return false, sctpReason(err)
+	}
+	_ = syscall.Close(fd)
+	return true, ""
+})
+
+// SCTPAvailable reports whether this kernel can open SCTP sockets, by
+// probing socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP) once. When it cannot,
+// reason says why, e.g. "kernel has no SCTP: protocol not supported
+// (EPROTONOSUPPORT)".
+func SCTPAvailable() (ok bool, reason string) { return sctpProbe() }
+
+func sctpReason(err error) string {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return fmt.Sprintf("cannot open an SCTP socket: %v", err)
+	}
+	names := map[syscall.Errno]string{
+		syscall.EPROTONOSUPPORT: "EPROTONOSUPPORT",
+		syscall.ESOCKTNOSUPPORT: "ESOCKTNOSUPPORT",
+		syscall.EAFNOSUPPORT:    "EAFNOSUPPORT",
+		syscall.EPERM:           "EPERM",
+		syscall.EACCES:          "EACCES",
+	}
+	name := names[errno]
+	if name == "" {
+		name = fmt.Sprintf("errno %d", int(errno))
+	}
+	switch errno {
+	case syscall.EPROTONOSUPPORT, syscall.ESOCKTNOSUPPORT, syscall.EAFNOSUPPORT:
+		return fmt.Sprintf("kernel has no SCTP: %v (%s)", errno, name)
+	case syscall.EPERM, syscall.EACCES:
+		return fmt.Sprintf("SCTP sockets are not permitted here (seccomp or security policy): %v (%s)", errno, name)
+	}
+	return fmt.Sprintf("cannot open an SCTP socket: %v (%s)", errno, name)
+}
+
+type sctpTransport struct{ cfg Config }
+
+func newSCTP(cfg Config) Transport { return &sctpTransport{cfg: cfg} }
+
+func (t *sctpTransport) Name() string { return "sctp" }
+
+func (t *sctpTransport) socketConfig(sndTimeout time.Duration) *sctp.SocketConfig {
+	n := uint16(t.cfg.SCTPStreams)
+	return &sctp.SocketConfig{
+		InitMsg: sctp.InitMsg{NumOstreams: n, MaxInstreams: n},
+		Control: func(_, _ string, rc syscall.RawConn) error {
+			var err error
+			cerr := rc.Control(func(fd uintptr) {
+				err = t.setup(int(fd))
+				if err == nil && sndTimeout > 0 {
+					// A blocking SCTP connect waits at most SO_SNDTIMEO.
+					tv := syscall.NsecToTimeval(sndTimeout.Nanoseconds())
+					err = syscall.SetsockoptTimeval(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDTIMEO, &tv)
+				}
+			})
+			if cerr != nil {
+				return cerr
+			}
+			return err
+		},
+	}
+}
+
+// setup sets buffers and SCTP_NODELAY on a new socket.
+func (t *sctpTransport) setup(fd int) error {
+	if size := t.cfg.SocketBuffer; size > 0 {
+		for _, o := range [][2]int{{syscall.SO_SNDBUFFORCE, syscall.SO_SNDBUF}, {syscall.SO_RCVBUFFORCE, syscall.SO_RCVBUF}} {
+			if syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, o[0], size) != nil {
+				if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, o[1], size); err != nil {
+					return fmt.Errorf("set socket buffer %d: %w", size, err)
+				}
+			}
+		}
+	}
+	if err := syscall.SetsockoptInt(fd, sctp.SOL_SCTP, sctp.SCTP_NODELAY, 1); err != nil {
+		return fmt.Errorf("set SCTP_NODELAY: %w", err)
+	}
+	return nil
+}
+
+// rawFD returns the fd inside something with a SyscallConn method.
+func rawFD(s interface {
+	SyscallConn() (syscall.RawConn, error)
+}) (int, error) {
+	rc, err := s.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
+		return -1, err
+	}
+	return fd, nil
+}
+
+// pollable turns fd into a non-blocking *os.File served by the runtime
+// poller. On error fd is closed.
+func pollable(fd int, name string) (*os.File, syscall.RawConn, error) {
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		_ = syscall.Close(fd)
+		return nil, nil, fmt.Errorf("set non-blocking: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	return f, rc, nil
+}
+
+func sockaddrString(sa syscall.Sockaddr) string {
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), fmt.Sprint(a.Port))
+	case *syscall.SockaddrInet6:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), fmt.Sprint(a.Port))
+	}
+	return fmt.Sprint(sa)
+}
+
+func (t *sctpTransport) Listen(addr string) (Listener, error) {
+	laddr, err := sctp.ResolveSCTPAddr("sctp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sctp: listen %s: %w", addr, err)
+	}
+	ln, err := t.socketConfig(0).Listen("sctp", laddr)
+	if err != nil {
+		return nil, fmt.Errorf("sctp: listen %s: %w", addr, err)
+	}
+	fd, err := rawFD(ln)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("sctp: listen %s: %w", addr, err)
+	}
+	// From here the *os.File owns fd; ln is dropped without Close.
+	f, rc, err := pollable(fd, "sctp-listener")
+	if err != nil {
+		return nil, fmt.Errorf("sctp: listen %s: %w", addr, err)
+	}
+	local := addr
+	if sa, err := syscall.Getsockname(fd); err == nil {
+		local = sockaddrString(sa)
+	}
+	return &sctpListener{t: t, f: f, rc: rc, addr: local}, nil
+}
+
+func (t *sctpTransport) Dial(ctx context.Context, addr string) (Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sctp: dial %s: %w", addr, err)
+	}
+	raddr, err := sctp.ResolveSCTPAddr("sctp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sctp: dial %s: %w", addr, err)
+	}
+	timeout := sctpDialTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	// The package's connect blocks and ignores ctx: run it aside, bounded by
+	// SO_SNDTIMEO, and walk away (closing whatever it yields) if ctx ends.
+	type result struct {
+		c   *sctp.SCTPConn
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := t.socketConfig(timeout).Dial("sctp", nil, raddr)
+		done <- result{c, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.err == nil {
+				_ = r.c.Close()
+			}
+		}()
+		return nil, fmt.Errorf("sctp: dial %s: %w", addr, ctx.Err())
+	}
+	if r.err != nil {
+		if errors.Is(r.err, syscall.EINPROGRESS) {
+			r.err = fmt.Errorf("connect timed out after %v: %w", timeout, os.ErrDeadlineExceeded)
+		}
+		return nil, fmt.Errorf("sctp: dial %s: %w", addr, r.err)
+	}
+	fd, err := rawFD(r.c)
+	if err != nil {
+		_ = r.c.Close()
+		return nil, fmt.Errorf("sctp: dial %s: %w", addr, err)
+	}
+	c, err := newSCTPConn(fd, t.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sctp: dial %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+type sctpListener struct {
+	t      *sctpTransport
+	f      *os.File
+	rc     syscall.RawConn
+	addr   string
+	closed atomic.Bool
+}
+
+func (l *sctpListener) Addr() string { return l.addr }
+
+func (l *sctpListener) Accept() (Conn, error) {
+	for {
+		var nfd int
+		var aerr error
+		err := l.rc.Read(func(fd uintptr) bool {
+			nfd, _, aerr = syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+			return aerr != syscall.EAGAIN
+		})
+		if err == nil {
+			err = aerr
+		}
+		switch {
+		case err == nil:
+		case l.closed.Load():
+			return nil, fmt.Errorf("sctp: accept on %s: %w", l.addr, net.ErrClosed)
+		case errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EINTR):
+			continue
+		default:
+			return nil, fmt.Errorf("sctp: accept on %s: %w", l.addr, err)
+		}
+		c, err := newSCTPConn(nfd, l.t.cfg)
+		if err != nil {
+			return nil, fmt.Errorf("sctp: accept on %s: %w", l.addr, err)
+		}
+		return c, nil
+	}
+}
+
+func (l *sctpListener) Close() error {
+	if l.closed.Swap(true) {
+		return nil
+	}
+	if err := l.f.Close(); err != nil {
+		return fmt.Errorf("sctp: close listener %s: %w", l.addr, err)
+	}
+	return nil
+}
+
+// sctpStage is how many payload bytes the first read of a frame may bring
+// along with the header (then copied out): frames up to this size cost one
+// recvmsg.
+const sctpStage = 8 << 10
+
+// sndrcvLen is sizeof(struct sctp_sndrcvinfo).
+const sndrcvLen = int(unsafe.Sizeof(sctp.SndRcvInfo{}))
+
+type sctpConn struct {
+	f          *os.File
+	rc         syscall.RawConn
+	ostreams   uint16
+	maxPayload int
+	remote     string
+	closed     atomic.Bool
+
+	// Write side (one writer at a time).
+	whdr    [wire.HeaderLen]byte
+	wvec    [2][]byte
+	woob    []byte // SCTP_SNDRCV control message; the stream is patched in
+	infoOff int    // where the sctp_sndrcvinfo starts in woob
+
+	// Read side (one reader at a time).
+	rbuf []byte // staging: header plus up to sctpStage payload bytes
+	roob []byte
+	rerr error
+}
+
+// newSCTPConn wraps a connected SCTP socket; on error fd is closed.
+func newSCTPConn(fd int, cfg Config) (*sctpConn, error) {
+	sc := sctp.NewSCTPConn(fd, nil) // only for its socket-option helpers
+	t := sctpTransport{cfg: cfg}
+	err := t.setup(fd)
+	if err == nil {
+		// Ask for an SCTP_SNDRCV control message with every read: it
+		// carries the stream number.
+		err = sc.SubscribeEvents(sctp.SCTP_EVENT_DATA_IO)
+	}
+	ostreams := uint16(1)
+	if err == nil {
+		if st, serr := sc.GetStatus(); serr == nil && st.Ostreams > 0 {
+			ostreams = st.Ostreams
+		}
+	}
+	if err != nil {
+		_ = syscall.Close(fd)
+		return nil, err
+	}
+	remote := "?"
+	if sa, err := syscall.Getpeername(fd); err == nil {
+		remote = sockaddrString(sa)
+	}
+	f, rc, err := pollable(fd, "sctp")
+	if err != nil {
+		return nil, err
+	}
+	c := &sctpConn{
+		f:          f,
+		rc:         rc,
+		ostreams:   ostreams,
+		maxPayload: cfg.MaxPayload,
+		remote:     remote,
+		woob:       make([]byte, unix.CmsgSpace(sndrcvLen)),
+		infoOff:    unix.CmsgLen(0),
+		rbuf:       make([]byte, wire.HeaderLen+sctpStage),
+		roob:       make([]byte, 2*unix.CmsgSpace(sndrcvLen)),
+	}
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&c.woob[0]))
+	h.Level = syscall.IPPROTO_SCTP
+	h.Type = sctp.SCTP_CMSG_SNDRCV
+	h.SetLen(unix.CmsgLen(sndrcvLen))
+	return c, nil
+}
+
+func (c *sctpConn) RemoteAddr() string { return c.remote }
+
+func (c *sctpConn) WriteFrame(stream uint16, h wire.Header, payload []byte) error {
+	h, err := wire.Prepare(h, payload, c.maxPayload)
+	if err != nil {
+		return fmt.Errorf("sctp %s: write frame: %w", c.remote, err)
+	}
+	h.Encode(c.whdr[:])
+	binary.NativeEndian.PutUint16(c.woob[c.infoOff:], stream%c.ostreams) // sinfo_stream
+	c.wvec[0], c.wvec[1] = c.whdr[:], payload
+	bufs := c.wvec[:]
+	if len(payload) == 0 {
+		bufs = c.wvec[:1]
+	}
+	var n int
+	var serr error
+	err = c.rc.Write(func(fd uintptr) bool {
+		n, serr = unix.SendmsgBuffers(int(fd), bufs, c.woob, nil, unix.MSG_NOSIGNAL)
+		return serr != unix.EAGAIN
+	})
+	c.wvec[1] = nil
+	if err == nil {
+		err = serr
+	}
+	if err == nil && n != wire.HeaderLen+len(payload) {
+		err = fmt.Errorf("short send: %d of %d bytes", n, wire.HeaderLen+len(payload))
+	}
+	if err != nil {
+		return fmt.Errorf("sctp %s: write %v frame on stream %d: %w", c.remote, h.Kind, stream%c.ostreams, c.closedErr(err))
+	}
+	return nil
+}
+
+// recv reads the next piece of an SCTP message into p (len(p) > 0).
+func (c *sctpConn) recv(p []byte) (n int, eor bool, stream uint16, err error) {
+	for {
+		var oobn, flags int
+		var rerr error
+		err = c.rc.Read(func(fd uintptr) bool {
+			n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), p, c.roob, 0)
+			return rerr != unix.EAGAIN
+		})
+		if err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return 0, false, 0, err
+		}
+		if flags&sctp.MSG_NOTIFICATION != 0 {
+			// Not subscribed to any; skip one if it comes anyway. A long
+			// one arrives in pieces like a message: drop until its end.
+			for flags&unix.MSG_EOR == 0 {
+				var scratch [256]byte
+				err = c.rc.Read(func(fd uintptr) bool {
+					_, _, flags, _, rerr = unix.Recvmsg(int(fd), scratch[:], nil, 0)
+					return rerr != unix.EAGAIN
+				})
+				if err == nil {
+					err = rerr
+				}
+				if err != nil {
+					return 0, false, 0, err
+				}
+			}
+			continue
+		}
+		if n == 0 {
+			return 0, false, 0, io.EOF // the peer shut the association down
+		}
+		if oobn > 0 {
+			if msgs, perr := unix.ParseSocketControlMessage(c.roob[:oobn]); perr == nil {
+				for _, m := range msgs {
+					if m.Header.Level == syscall.IPPROTO_SCTP && m.Header.Type == sctp.SCTP_CMSG_SNDRCV && len(m.Data) >= 2 {
+						stream = binary.NativeEndian.Uint16(m.Data)
+					}
+				}
+			}
+		}
+		return n, flags&unix.MSG_EOR != 0, stream, nil
+	}
+}
+
+func (c *sctpConn) ReadFrame(buf func(h wire.Header) []byte) (uint16, wire.Header, []byte, error) {
+	if c.rerr != nil {
+		return 0, wire.Header{}, nil, c.rerr
+	}
+	stream, h, p, err := c.readFrame(buf)
+	if err != nil {
+		c.rerr = fmt.Errorf("sctp %s: read frame: %w", c.remote, c.closedErr(err))
+		return 0, wire.Header{}, nil, c.rerr
+	}
+	return stream, h, p, nil
+}
+
+// readFrame reads one frame, which must be exactly one SCTP message. The
+// first recvmsg lands in a staging buffer big enough for the header and a
+// small payload, so a small frame costs one syscall; the rest of a larger
+// payload is read straight into its destination. SCTP may deliver a large
+// message in several pieces: they are reassembled by reading exactly the
+// lengths the header gives, and checked against the end-of-record marks.
+func (c *sctpConn) readFrame(buf func(h wire.Header) []byte) (uint16, wire.Header, []byte, error) {
+	var stream uint16
+	var eor bool
+	got := 0
+	for got < wire.HeaderLen {
+		n, e, st, err := c.recv(c.rbuf[got:])
+		if err != nil {
+			if errors.Is(err, io.EOF) && got > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, wire.Header{}, nil, err
+		}
+		if got == 0 {
+			stream = st
+		}
+		got, eor = got+n, e
+		if eor && got < wire.HeaderLen {
+			return 0, wire.Header{}, nil, fmt.Errorf("%w: SCTP message of %d bytes is shorter than a frame header", wire.ErrCorrupt, got)
+		}
+	}
+	h, err := wire.DecodeHeader(c.rbuf[:wire.HeaderLen], c.maxPayload)
+	if err != nil {
+		return 0, wire.Header{}, nil, err
+	}
+	early := c.rbuf[wire.HeaderLen:got] // payload bytes already here
+	switch {
+	case len(early) > int(h.PayloadLen) || (len(early) == int(h.PayloadLen) && !eor):
+		return 0, wire.Header{}, nil, fmt.Errorf("%w: SCTP message continues past its %v frame", wire.ErrCorrupt, h.Kind)
+	case len(early) < int(h.PayloadLen) && eor:
+		return 0, wire.Header{}, nil, fmt.Errorf("%w: SCTP message ends after %d of the %d payload bytes of a %v frame", wire.ErrCorrupt, len(early), h.PayloadLen, h.Kind)
+	case h.PayloadLen == 0:
+		return stream, h, nil, nil
+	}
+	p, err := wire.PayloadBuffer(h, buf)
+	if err != nil {
+		return 0, wire.Header{}, nil, err
+	}
+	got = copy(p, early)
+	for got < len(p) {
+		n, e, _, err := c.recv(p[got:])
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, wire.Header{}, nil, fmt.Errorf("%v payload of %d bytes: %w", h.Kind, h.PayloadLen, err)
+		}
+		got, eor = got+n, e
+		if eor && got < len(p) {
+			return 0, wire.Header{}, nil, fmt.Errorf("%w: SCTP message ends after %d of the %d payload bytes of a %v frame", wire.ErrCorrupt, got, len(p), h.Kind)
+		}
+	}
+	if !eor {
+		return 0, wire.Header{}, nil, fmt.Errorf("%w: SCTP message continues past its %v frame", wire.ErrCorrupt, h.Kind)
+	}
+	return stream, h, p, nil
+}
+
+// closedErr makes sure an error caused by our own Close wraps net.ErrClosed
+// (os.File reports its own "file already closed").
+func (c *sctpConn) closedErr(err error) error {
+	if c.closed.Load() && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("%w (%w)", net.ErrClosed, err)
+	}
+	return err
+}
+
+func (c *sctpConn) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	if err := c.f.Close(); err != nil {
+		return fmt.Errorf("sctp %s: close: %w", c.remote, err)
+	}
+	return nil
+}
