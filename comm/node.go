@@ -38,12 +38,13 @@ type Node struct {
 	msgID atomic.Uint64
 	wg    sync.WaitGroup // accept loop and link goroutines
 
-	mu      sync.Mutex
-	peers   map[int]*peer // remote packs
-	links   map[*link]bool
-	ready   bool
-	closing bool
-	failed  error
+	mu       sync.Mutex
+	peers    map[int]*peer // remote packs
+	links    map[*link]bool
+	ready    bool
+	finished bool
+	closing  bool
+	failed   error
 }
 
 // peer is another container of the group.
@@ -236,38 +237,53 @@ func (n *Node) fail(pack int, err error) {
 	// which reaches them through the membership.
 }
 
-// Close ends the node gracefully: it tells the peers it is done, leaves
+// Finish tells the group this node is done: a goodbye on every data
+// connection (behind everything already queued, so it also flushes eager
+// messages still in the writers' queues) and Done in the membership, sent
+// directly to the packs still running. The node stays a member until
+// Close, so that gossip carries Done to any member the direct message
+// missed before anyone could take this node's departure for a failure.
+// ctx bounds the goodbyes. Finish after a failure does nothing.
+func (n *Node) Finish(ctx context.Context) error {
+	n.mu.Lock()
+	if n.closing || n.failed != nil || n.finished {
+		n.mu.Unlock()
+		return nil
+	}
+	n.finished = true
+	links := n.linkList()
+	n.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, l := range links {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.sendDone(ctx); err != nil {
+				n.log.Debug("goodbye not delivered", "peer", l.peerPack, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := n.mem.MarkDone(ctx); err != nil {
+		n.log.Debug("mark done", "err", err)
+	}
+	return nil
+}
+
+// Close ends the node: it finishes (see Finish) if it has not, then leaves
 // the membership, closes every connection and waits for its goroutines.
 // ctx bounds the goodbyes. Close after a failure just releases everything.
 func (n *Node) Close(ctx context.Context) error {
+	if err := n.Finish(ctx); err != nil {
+		return err
+	}
 	n.mu.Lock()
 	if n.closing {
 		n.mu.Unlock()
 		return nil
 	}
 	n.closing = true
-	failed := n.failed
-	links := n.linkList()
 	n.mu.Unlock()
-
-	if failed == nil {
-		// Done frames go behind everything already queued, so this also
-		// flushes eager messages still in the writers' queues.
-		var wg sync.WaitGroup
-		for _, l := range links {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := l.sendDone(ctx); err != nil {
-					n.log.Debug("goodbye not delivered", "peer", l.peerPack, "err", err)
-				}
-			}()
-		}
-		wg.Wait()
-		if err := n.mem.MarkDone(ctx); err != nil {
-			n.log.Debug("mark done", "err", err)
-		}
-	}
 	n.shutdown(ErrClosed)
 	return nil
 }

@@ -21,6 +21,13 @@ type ExecOptions struct {
 	AdvertiseAddr string
 	// Logger receives the pack's logs. Default: discard.
 	Logger *slog.Logger
+	// Linger is how long a finished pack stays in the group's membership,
+	// marked done, after ExecPack returns, so every member learns it
+	// finished before it disappears (a pack that vanishes unannounced
+	// fails the group). Zero means the failure-detection bound of the
+	// group's timings; negative means leave at once (for tests that run
+	// packs in-process and check for leaked goroutines).
+	Linger time.Duration
 }
 
 // closeTimeout bounds a pack's goodbyes once its workers are done.
@@ -65,12 +72,27 @@ func ExecPack(ctx context.Context, task PackTask, opts ExecOptions) (PackResult,
 	if err != nil {
 		return PackResult{}, fmt.Errorf("pack %d: join group: %w", task.Pack.Index, err)
 	}
+	linger := opts.Linger
+	if linger == 0 {
+		linger = membershipTiming(task.MembershipTiming).FailureBound(task.Workers/task.Granularity + 2)
+	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
-		t0 := time.Now()
-		node.Close(cctx)
-		log.Debug("pack left the group", "took", time.Since(t0))
+		node.Finish(cctx)
+		if linger < 0 {
+			node.Close(cctx)
+			return
+		}
+		// The container answers now; its membership node stays, marked
+		// done, for the linger period, then leaves.
+		go func() {
+			time.Sleep(linger)
+			cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+			defer cancel()
+			node.Close(cctx)
+			log.Debug("pack left the group", "lingered", linger)
+		}()
 	}()
 	if err := node.WaitReady(readyCtx); err != nil {
 		return PackResult{}, fmt.Errorf("pack %d: %w", task.Pack.Index, err)

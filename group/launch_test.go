@@ -50,7 +50,7 @@ func (rt *inProcess) RunPack(ctx context.Context, task PackTask) (PackResult, er
 	if err := json.Unmarshal(b, &got); err != nil {
 		return PackResult{}, err
 	}
-	res, err := ExecPack(ctx, got, ExecOptions{})
+	res, err := ExecPack(ctx, got, ExecOptions{Linger: -1})
 	if err != nil {
 		return PackResult{}, err
 	}
