@@ -314,3 +314,48 @@ func TestApps(t *testing.T) {
 		t.Fatalf("apps: exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestCollectivesOnLocalBackend runs the collcheck app, which checks every
+// collective against a naive reference, across worker processes for the
+// whole N x g grid.
+func TestCollectivesOnLocalBackend(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 7, 16, 33} {
+		seen := map[int]bool{}
+		for _, g := range []int{1, 2, 5, n} {
+			g = min(g, n)
+			if seen[g] {
+				continue
+			}
+			seen[g] = true
+			t.Run(fmt.Sprintf("n%d_g%d", n, g), func(t *testing.T) {
+				r := volley(t, "run", "collcheck", "-n", strconv.Itoa(n), "-g", strconv.Itoa(g), "-p", "size=300", "--json")
+				if r.code != 0 {
+					t.Fatalf("exit %d: %s", r.code, r.stderr)
+				}
+				var out struct {
+					Containers int `json:"containers"`
+					Ranks      []struct {
+						Result struct {
+							Checked     int   `json:"checked"`
+							RemoteBytes int64 `json:"remote_bytes"`
+						} `json:"result"`
+						Error string `json:"error"`
+					} `json:"ranks"`
+				}
+				if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+					t.Fatal(err)
+				}
+				var remote int64
+				for i, rr := range out.Ranks {
+					if rr.Error != "" || rr.Result.Checked < 8 {
+						t.Fatalf("rank %d: checked %d, error %q", i, rr.Result.Checked, rr.Error)
+					}
+					remote += rr.Result.RemoteBytes
+				}
+				if (out.Containers == 1) != (remote == 0) {
+					t.Errorf("%d containers but %d remote bytes", out.Containers, remote)
+				}
+			})
+		}
+	}
+}
