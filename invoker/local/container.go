@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -33,15 +34,22 @@ type container struct {
 
 // startContainer starts one process of cfg.Binary, waits for it to report
 // its address, and sends /init.
-func startContainer(ctx context.Context, cfg Config, log *slog.Logger) (*container, error) {
+func startContainer(ctx context.Context, cfg Config, host *Host, log *slog.Logger) (*container, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("address pipe: %w", err)
 	}
 	defer pr.Close()
 	cmd := exec.Command(cfg.Binary, cfg.Args...)
+	addr := "127.0.0.1"
+	if host != nil {
+		// ip execs the binary inside the namespace: same process.
+		cmd = exec.Command("ip", append([]string{"netns", "exec", host.Netns, cfg.Binary}, cfg.Args...)...)
+		addr = host.Addr
+	}
 	cmd.Env = append(os.Environ(), cfg.Env...)
-	cmd.Env = append(cmd.Env, action.EnvListen+"=127.0.0.1:0", action.EnvAddrFD+"=3")
+	cmd.Env = append(cmd.Env, action.EnvListen+"="+net.JoinHostPort(addr, "0"), action.EnvAddrFD+"=3",
+		action.EnvBindAddr+"="+addr)
 	cmd.ExtraFiles = []*os.File{pw}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	logw := newLineLogger(log)
@@ -58,7 +66,7 @@ func startContainer(ctx context.Context, cfg Config, log *slog.Logger) (*contain
 		close(c.exited)
 	}()
 
-	addr, err := readAddr(ctx, pr, cfg.StartTimeout)
+	actionAddr, err := readAddr(ctx, pr, addr, cfg.StartTimeout)
 	if err != nil {
 		c.kill()
 		<-c.exited
@@ -67,7 +75,7 @@ func startContainer(ctx context.Context, cfg Config, log *slog.Logger) (*contain
 		}
 		return nil, fmt.Errorf("container %s from %s: %w", c.id, cfg.Binary, err)
 	}
-	c.client = action.NewClient(addr)
+	c.client = action.NewClient(actionAddr)
 	initCtx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
 	if err := c.client.Init(initCtx, action.InitValue{Name: "volley", Main: "main"}); err != nil {
@@ -77,8 +85,9 @@ func startContainer(ctx context.Context, cfg Config, log *slog.Logger) (*contain
 	return c, nil
 }
 
-// readAddr reads the address line a worker writes once it listens.
-func readAddr(ctx context.Context, pr *os.File, timeout time.Duration) (string, error) {
+// readAddr reads the address line a worker writes once it listens, which
+// must be on host.
+func readAddr(ctx context.Context, pr *os.File, host string, timeout time.Duration) (string, error) {
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -99,8 +108,8 @@ func readAddr(ctx context.Context, pr *os.File, timeout time.Duration) (string, 
 		return "", fmt.Errorf("%w: it closed its address pipe without reporting an address", ErrNotWorker)
 	}
 	addr := strings.TrimSpace(line)
-	if !strings.HasPrefix(addr, "127.0.0.1:") {
-		return "", fmt.Errorf("%w: it reported %q, not a loopback address", ErrNotWorker, addr)
+	if h, _, err := net.SplitHostPort(addr); err != nil || h != host {
+		return "", fmt.Errorf("%w: it reported %q, not an address on %s", ErrNotWorker, addr, host)
 	}
 	return addr, nil
 }

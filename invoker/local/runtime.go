@@ -33,6 +33,20 @@ type Config struct {
 	// Logger receives runtime events and, at debug level, every line the
 	// containers print. Default: discard.
 	Logger *slog.Logger
+	// Hosts, when set, places containers round-robin on these network
+	// hosts instead of the loopback: each container runs in its host's
+	// network namespace (through `ip netns exec`, so it needs root) and
+	// listens, for the action protocol, membership and data, on the host's
+	// address only. The launcher must then bind its membership where the
+	// containers can reach it (group.BindAddr).
+	Hosts []Host
+}
+
+// Host is a network host for containers: a network namespace and the
+// address containers bind inside it.
+type Host struct {
+	Netns string
+	Addr  string
 }
 
 // Stats counts what a Runtime did.
@@ -51,11 +65,12 @@ type Runtime struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.Mutex
-	idle   []*container
-	busy   map[*container]bool
-	closed bool
-	stats  Stats
+	mu       sync.Mutex
+	nextHost int
+	idle     []*container
+	busy     map[*container]bool
+	closed   bool
+	stats    Stats
 }
 
 var _ group.Runtime = (*Runtime)(nil)
@@ -98,7 +113,7 @@ func New(cfg Config) (*Runtime, error) {
 // (it reports its address and answers /init), then stops it. It is not
 // counted in Stats, so that a group's start-up figures stay honest.
 func (r *Runtime) Probe(ctx context.Context) error {
-	c, err := startContainer(ctx, r.cfg, r.log)
+	c, err := startContainer(ctx, r.cfg, r.pickHost(), r.log)
 	if err != nil {
 		return err
 	}
@@ -170,7 +185,7 @@ func (r *Runtime) acquire(ctx context.Context, groupID string) (*container, bool
 	}
 	r.mu.Unlock()
 
-	c, err := startContainer(ctx, r.cfg, r.log)
+	c, err := startContainer(ctx, r.cfg, r.pickHost(), r.log)
 	if err != nil {
 		return nil, false, err
 	}
@@ -199,6 +214,19 @@ func (r *Runtime) release(c *container, healthy bool) {
 	if !keep {
 		c.destroy()
 	}
+}
+
+// pickHost returns the host for the next container, round-robin, or nil
+// for the loopback.
+func (r *Runtime) pickHost() *Host {
+	if len(r.cfg.Hosts) == 0 {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := &r.cfg.Hosts[r.nextHost%len(r.cfg.Hosts)]
+	r.nextHost++
+	return h
 }
 
 // Stats returns what the runtime has done so far.
