@@ -219,34 +219,30 @@ func (r *Request) Test() bool {
 // Messages are ordered as their Isend (or Send) calls were made. ctx bounds
 // the operation itself; the sender must not touch data after Isend.
 func (c *Comm) Isend(ctx context.Context, dst, tag int, data []byte) *Request {
-	r := &Request{done: make(chan struct{})}
 	finish, err := c.post(ctx, dst, tag, data)
-	if err != nil {
-		r.err = err
-		close(r.done)
-		return r
-	}
-	go func() {
-		defer close(r.done)
-		r.err = finish(ctx)
-	}()
-	return r
+	return startRequest(err, func(r *Request) { r.err = finish(ctx) })
 }
 
 // Irecv posts a receive and returns at once with a request to wait on.
 // Receives match messages in the order they were posted. ctx bounds the
 // operation itself.
 func (c *Comm) Irecv(ctx context.Context, src, tag int) *Request {
-	r := &Request{done: make(chan struct{})}
 	req, err := c.postRecv(src, tag)
-	if err != nil {
-		r.err = err
+	return startRequest(err, func(r *Request) { r.msg, r.err = c.waitRecv(ctx, req) })
+}
+
+// startRequest returns a request that has failed with postErr, or, when
+// the operation was posted, one that completes when complete returns.
+func startRequest(postErr error, complete func(*Request)) *Request {
+	r := &Request{done: make(chan struct{})}
+	if postErr != nil {
+		r.err = postErr
 		close(r.done)
 		return r
 	}
 	go func() {
 		defer close(r.done)
-		r.msg, r.err = c.waitRecv(ctx, req)
+		complete(r)
 	}()
 	return r
 }

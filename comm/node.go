@@ -243,12 +243,13 @@ func (n *Node) fail(pack int, err error) {
 // directly to the packs still running. The node stays a member until
 // Close, so that gossip carries Done to any member the direct message
 // missed before anyone could take this node's departure for a failure.
-// ctx bounds the goodbyes. Finish after a failure does nothing.
-func (n *Node) Finish(ctx context.Context) error {
+// ctx bounds the goodbyes; a goodbye that cannot be delivered is logged.
+// Finish after a failure does nothing.
+func (n *Node) Finish(ctx context.Context) {
 	n.mu.Lock()
 	if n.closing || n.failed != nil || n.finished {
 		n.mu.Unlock()
-		return nil
+		return
 	}
 	n.finished = true
 	links := n.linkList()
@@ -267,16 +268,13 @@ func (n *Node) Finish(ctx context.Context) error {
 	if err := n.mem.MarkDone(ctx); err != nil {
 		n.log.Debug("mark done", "err", err)
 	}
-	return nil
 }
 
 // Close ends the node: it finishes (see Finish) if it has not, then leaves
 // the membership, closes every connection and waits for its goroutines.
 // ctx bounds the goodbyes. Close after a failure just releases everything.
 func (n *Node) Close(ctx context.Context) error {
-	if err := n.Finish(ctx); err != nil {
-		return err
-	}
+	n.Finish(ctx)
 	n.mu.Lock()
 	if n.closing {
 		n.mu.Unlock()

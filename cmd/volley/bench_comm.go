@@ -145,7 +145,7 @@ func pingPong(ctx context.Context, a, b *comm.Comm, size, iters int) (time.Durat
 		if err := a.Send(ctx, 1, 1, buf); err != nil {
 			return 0, err
 		}
-		m, err := b2a(ctx, a)
+		m, err := a.Recv(ctx, 1, 1)
 		if err != nil {
 			return 0, err
 		}
@@ -154,8 +154,6 @@ func pingPong(ctx context.Context, a, b *comm.Comm, size, iters int) (time.Durat
 	d := time.Since(start) / time.Duration(iters)
 	return d, <-errc
 }
-
-func b2a(ctx context.Context, a *comm.Comm) ([]byte, error) { return a.Recv(ctx, 1, 1) }
 
 // handoffTime is the mean time to send size bytes to a rank in the same
 // container and receive them there.
