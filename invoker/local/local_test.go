@@ -39,7 +39,10 @@ func init() {
 
 func TestMain(m *testing.M) {
 	if os.Getenv(envTestWorker) == "1" {
-		log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+		log := testLogger()
+		if log == nil {
+			log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 		defer stop()
 		if err := action.Serve(ctx, action.NewServer(action.PackRunner(log), log, os.Stdout, os.Stderr), log); err != nil {

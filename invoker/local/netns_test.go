@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,9 +28,14 @@ func init() {
 	}})
 }
 
-// netHosts makes n network namespaces joined by a bridge in this one
-// (10.77.x.0/24, the bridge at .1, host i at .10+i), each with an address
-// that exists only inside it, and removes them when the test ends.
+var netHostsCalls atomic.Int32
+
+// netHosts makes n network namespaces ("hosts"), each with an address that
+// exists only inside it (10.77.x.10+i), joined by a bridge that lives in a
+// namespace of its own, the switch; this namespace reaches the switch at
+// 10.77.x.1. Keeping the bridge out of this namespace keeps the machine's
+// firewall (Docker sets FORWARD to DROP and bridged traffic through
+// iptables) out of the way. Everything is removed when the test ends.
 func netHosts(t *testing.T, n int) (bridgeAddr string, hosts []Host) {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -38,9 +44,12 @@ func netHosts(t *testing.T, n int) (bridgeAddr string, hosts []Host) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("no `ip` command (iproute2); cannot make network namespaces")
 	}
-	id := os.Getpid() % 10000
+	// Names are unique per call (and short: interface names have at most
+	// 15 bytes), so runs with -count do not trip over a previous run's
+	// links, which the kernel removes asynchronously.
+	id := (os.Getpid()*7 + int(netHostsCalls.Add(1))) % 10000
 	subnet := fmt.Sprintf("10.77.%d", id%250)
-	br := fmt.Sprintf("vbr%d", id)
+	sw := fmt.Sprintf("vsw%d", id)
 	run := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -48,26 +57,38 @@ func netHosts(t *testing.T, n int) (bridgeAddr string, hosts []Host) {
 		}
 	}
 	t.Cleanup(func() {
+		exec.Command("ip", "link", "del", fmt.Sprintf("vl%d", id)).Run()
 		for i := range n {
 			exec.Command("ip", "netns", "del", fmt.Sprintf("vns%d-%d", id, i)).Run()
 		}
-		exec.Command("ip", "link", "del", br).Run()
+		exec.Command("ip", "netns", "del", sw).Run() // takes the bridge and the switch ends along
 	})
-	// nf_call_iptables 0: traffic between the hosts is bridged, not
-	// filtered by the machine's firewall (Docker's FORWARD policy is DROP).
-	run("link", "add", br, "type", "bridge", "nf_call_iptables", "0")
-	run("addr", "add", subnet+".1/24", "dev", br)
-	run("link", "set", br, "up")
+	run("netns", "add", sw)
+	run("-n", sw, "link", "add", "br0", "type", "bridge")
+	run("-n", sw, "link", "set", "br0", "up")
+	// plug connects a veth end in namespace ns (or this one, for "") to
+	// the switch and gives it addr.
+	plug := func(ns, name, addr string) {
+		port := name + "p"
+		run("link", "add", name, "type", "veth", "peer", "name", port)
+		run("link", "set", port, "netns", sw)
+		run("-n", sw, "link", "set", port, "master", "br0", "up")
+		if ns != "" {
+			run("link", "set", name, "netns", ns)
+			run("-n", ns, "addr", "add", addr+"/24", "dev", name)
+			run("-n", ns, "link", "set", name, "up")
+			run("-n", ns, "link", "set", "lo", "up")
+			return
+		}
+		run("addr", "add", addr+"/24", "dev", name)
+		run("link", "set", name, "up")
+	}
+	plug("", fmt.Sprintf("vl%d", id), subnet+".1")
 	for i := range n {
-		ns, host, peer := fmt.Sprintf("vns%d-%d", id, i), fmt.Sprintf("vh%d-%d", id, i), fmt.Sprintf("vc%d-%d", id, i)
+		ns := fmt.Sprintf("vns%d-%d", id, i)
 		addr := fmt.Sprintf("%s.%d", subnet, 10+i)
 		run("netns", "add", ns)
-		run("link", "add", host, "type", "veth", "peer", "name", peer)
-		run("link", "set", peer, "netns", ns)
-		run("link", "set", host, "master", br, "up")
-		run("-n", ns, "addr", "add", addr+"/24", "dev", peer)
-		run("-n", ns, "link", "set", peer, "up")
-		run("-n", ns, "link", "set", "lo", "up")
+		plug(ns, fmt.Sprintf("vh%d-%d", id, i), addr)
 		hosts = append(hosts, Host{Netns: ns, Addr: addr})
 	}
 	return subnet + ".1", hosts
@@ -77,10 +98,6 @@ func netHosts(t *testing.T, n int) (bridgeAddr string, hosts []Host) {
 // separate network namespaces, with addresses that exist only there: they
 // must find each other through membership and exchange messages.
 func TestContainersOnSeparateHosts(t *testing.T) {
-	if os.Getenv("VOLLEY_NETNS_TEST") == "" {
-		t.Skip("not yet passing: containers in separate network namespaces start and answer /init, " +
-			"but their /run never returns (the packs do not pass the ready barrier); set VOLLEY_NETNS_TEST=1 to run it")
-	}
 	bridge, hosts := netHosts(t, 3)
 	exe, err := os.Executable()
 	if err != nil {
