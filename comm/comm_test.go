@@ -476,3 +476,30 @@ func (n *Node) crash() {
 	n.cancel(ErrClosed)
 	n.wg.Wait()
 }
+
+// TestUnreachablePeerFailsGroup: a pack of a ready group whose data
+// listener is gone fails the group at the first send, naming that pack,
+// instead of leaving everyone waiting until their deadlines.
+func TestUnreachablePeerFailsGroup(t *testing.T) {
+	cl := startCluster(t, 3, 1, nil)
+	ctx := testCtx(t, 30*time.Second)
+	cl.nodes[2].ln.Close()
+	if err := cl.comms[0].Send(ctx, 2, 0, []byte("x")); err == nil {
+		t.Fatal("send to a pack whose listener is closed succeeded")
+	}
+	select {
+	case <-cl.nodes[0].Context().Done():
+	case <-ctx.Done():
+		t.Fatal("the sender's group did not fail")
+	}
+	if cause := context.Cause(cl.nodes[0].Context()); !strings.Contains(cause.Error(), "pack 2 unreachable") {
+		t.Fatalf("cause %q does not name the unreachable pack", cause)
+	}
+	// The failure is announced: pack 1, which never talked to pack 2,
+	// stops too.
+	select {
+	case <-cl.nodes[1].Context().Done():
+	case <-ctx.Done():
+		t.Fatal("pack 1 never heard that the group failed")
+	}
+}

@@ -398,11 +398,11 @@ func (n *Node) outLink(ctx context.Context, pack int) (*link, error) {
 	defer cancel()
 	conn, err := n.tr.Dial(dctx, pr.addr)
 	if err != nil {
-		return nil, fmt.Errorf("dial pack %d at %s: %w", pack, pr.addr, err)
+		return nil, n.unreachable(ctx, pack, fmt.Errorf("dial pack %d at %s: %w", pack, pr.addr, err))
 	}
 	if _, err := transport.ClientHandshake(dctx, conn, n.cfg.Secret, transport.Hello{Group: n.cfg.Group, Pack: n.cfg.Pack}); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("handshake with pack %d: %w", pack, err)
+		return nil, n.unreachable(ctx, pack, fmt.Errorf("handshake with pack %d: %w", pack, err))
 	}
 	l, err := n.startLink(conn, pack, true)
 	if err != nil {
@@ -411,6 +411,17 @@ func (n *Node) outLink(ctx context.Context, pack int) (*link, error) {
 	}
 	pr.out = l
 	return l, nil
+}
+
+// unreachable fails the group when a pack of a ready group cannot be
+// reached or refuses us, unless the caller's own ctx ended: a peer that is
+// gone would otherwise leave its partners waiting until the deadline. It
+// returns err.
+func (n *Node) unreachable(ctx context.Context, pack int, err error) error {
+	if ctx.Err() == nil {
+		n.fail(pack, fmt.Errorf("pack %d unreachable: %w", pack, err))
+	}
+	return err
 }
 
 // postRemote puts a message to a rank of another pack in line on our
