@@ -24,6 +24,7 @@ var ErrNotWorker = errors.New("not a Volley worker")
 type container struct {
 	id     string
 	cmd    *exec.Cmd
+	addr   string // the action protocol's host:port
 	client *action.Client
 	exited chan struct{} // closed when the process has been reaped
 	err    error         // the process's exit status; read after exited
@@ -35,19 +36,37 @@ type container struct {
 // startContainer starts one process of cfg.Binary, waits for it to report
 // its address, and sends /init.
 func startContainer(ctx context.Context, cfg Config, host *Host, log *slog.Logger) (*container, error) {
+	c, err := startProcess(ctx, cfg, cfg.Binary, nil, host, log)
+	if err != nil {
+		return nil, err
+	}
+	initCtx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+	defer cancel()
+	if err := c.client.Init(initCtx, action.InitValue{Name: "volley", Main: "main"}); err != nil {
+		c.kill()
+		return nil, fmt.Errorf("container %s: %w", c.id, c.exitedErr(err))
+	}
+	return c, nil
+}
+
+// startProcess starts one process of binary with cfg's arguments and
+// environment plus env, and waits for it to report the address its action
+// protocol listens on. It sends nothing to it.
+func startProcess(ctx context.Context, cfg Config, binary string, env []string, host *Host, log *slog.Logger) (*container, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("address pipe: %w", err)
 	}
 	defer pr.Close()
-	cmd := exec.Command(cfg.Binary, cfg.Args...)
+	cmd := exec.Command(binary, cfg.Args...)
 	addr := "127.0.0.1"
 	if host != nil {
 		// ip execs the binary inside the namespace: same process.
-		cmd = exec.Command("ip", append([]string{"netns", "exec", host.Netns, cfg.Binary}, cfg.Args...)...)
+		cmd = exec.Command("ip", append([]string{"netns", "exec", host.Netns, binary}, cfg.Args...)...)
 		addr = host.Addr
 	}
 	cmd.Env = append(os.Environ(), cfg.Env...)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Env = append(cmd.Env, action.EnvListen+"="+net.JoinHostPort(addr, "0"), action.EnvAddrFD+"=3",
 		action.EnvBindAddr+"="+addr)
 	cmd.ExtraFiles = []*os.File{pw}
@@ -56,7 +75,7 @@ func startContainer(ctx context.Context, cfg Config, host *Host, log *slog.Logge
 	cmd.Stdout, cmd.Stderr = logw, logw
 	if err := cmd.Start(); err != nil {
 		pw.Close()
-		return nil, fmt.Errorf("start worker binary %s: %w", cfg.Binary, err)
+		return nil, fmt.Errorf("start worker binary %s: %w", binary, err)
 	}
 	pw.Close()
 	c := &container{id: fmt.Sprint(cmd.Process.Pid), cmd: cmd, exited: make(chan struct{})}
@@ -73,15 +92,10 @@ func startContainer(ctx context.Context, cfg Config, host *Host, log *slog.Logge
 		if c.err != nil {
 			err = fmt.Errorf("%w (process ended: %v)", err, c.err)
 		}
-		return nil, fmt.Errorf("container %s from %s: %w", c.id, cfg.Binary, err)
+		return nil, fmt.Errorf("container %s from %s: %w", c.id, binary, err)
 	}
+	c.addr = actionAddr
 	c.client = action.NewClient(actionAddr)
-	initCtx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
-	defer cancel()
-	if err := c.client.Init(initCtx, action.InitValue{Name: "volley", Main: "main"}); err != nil {
-		c.kill()
-		return nil, fmt.Errorf("container %s: %w", c.id, c.exitedErr(err))
-	}
 	return c, nil
 }
 
@@ -141,6 +155,17 @@ func (c *container) kill() {
 	if c.cmd.Process != nil && c.alive() {
 		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 	}
+}
+
+// signal sends sig to the container's process group.
+func (c *container) signal(sig syscall.Signal) error {
+	if !c.alive() {
+		return fmt.Errorf("container %s has exited: %v", c.id, c.err)
+	}
+	if err := syscall.Kill(-c.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("container %s: %v: %w", c.id, sig, err)
+	}
+	return nil
 }
 
 // destroy kills the process and waits until it is reaped.

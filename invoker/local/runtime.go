@@ -69,6 +69,7 @@ type Runtime struct {
 	nextHost int
 	idle     []*container
 	busy     map[*container]bool
+	owned    map[*processSandbox]bool // handed out by Start
 	closed   bool
 	stats    Stats
 }
@@ -106,7 +107,7 @@ func New(cfg Config) (*Runtime, error) {
 	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
 		return nil, fmt.Errorf("worker binary %s is not an executable file", cfg.Binary)
 	}
-	return &Runtime{cfg: cfg, log: cfg.Logger, busy: map[*container]bool{}}, nil
+	return &Runtime{cfg: cfg, log: cfg.Logger, busy: map[*container]bool{}, owned: map[*processSandbox]bool{}}, nil
 }
 
 // Probe starts one container to check that the binary is a Volley worker
@@ -247,10 +248,17 @@ func (r *Runtime) Close() error {
 	for c := range r.busy {
 		all = append(all, c)
 	}
+	var owned []*processSandbox
+	for s := range r.owned {
+		owned = append(owned, s)
+	}
 	r.idle = nil
 	r.mu.Unlock()
 	for _, c := range all {
 		c.destroy()
+	}
+	for _, s := range owned {
+		s.Destroy()
 	}
 	return nil
 }

@@ -1,0 +1,62 @@
+// Package sandbox names what every container runtime of Volley provides: a
+// container that serves the OpenWhisk action protocol (POST /init, POST
+// /run), and a Factory that starts them. The process runtime
+// (invoker/local) and the Docker runtime (invoker/docker) implement it;
+// what sits above (a warm pool, the embedded controller behind `volley
+// serve`) is written once against these interfaces, the way OpenWhisk's
+// invoker drives its containers without knowing how they are made.
+package sandbox
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrPaused is returned by operations that need a running sandbox when the
+// sandbox is paused.
+var ErrPaused = errors.New("sandbox is paused")
+
+// Spec says what to start.
+type Spec struct {
+	// Image is what the container runs: the worker executable for the
+	// process runtime (empty: the runtime's default binary), the image
+	// name for Docker (empty: the runtime's default image).
+	Image string
+	// MemoryMB is the container's memory limit (OpenWhisk's action memory
+	// limit); 0 means no limit. Runtimes that cannot enforce it say so in
+	// their documentation.
+	MemoryMB int
+	// Env is added to the container's environment ("KEY=value").
+	Env []string
+	// Labels are attached to the container where the runtime supports
+	// them (Docker labels); "volley.group" marks what a group made.
+	Labels map[string]string
+}
+
+// Sandbox is one started container. Its action-protocol endpoint is ready
+// when Start returns; /init has not been sent yet.
+type Sandbox interface {
+	// ID names the container within its runtime (a pid, a container id).
+	ID() string
+	// Addr is the action protocol's "host:port".
+	Addr() string
+	// Pause freezes the container (OpenWhisk pauses idle warm
+	// containers); Resume thaws it.
+	Pause(ctx context.Context) error
+	// Resume thaws a paused container.
+	Resume(ctx context.Context) error
+	// Exited is closed once the container has stopped.
+	Exited() <-chan struct{}
+	// ExitErr says how the container ended; valid once Exited is closed.
+	ExitErr() error
+	// Destroy stops the container at once and releases everything it
+	// holds, waiting until it is gone. It is safe to call more than once.
+	Destroy()
+}
+
+// Factory starts sandboxes.
+type Factory interface {
+	// Start starts one container and waits until its action protocol
+	// accepts requests, or ctx ends.
+	Start(ctx context.Context, spec Spec) (Sandbox, error)
+}
