@@ -1,0 +1,95 @@
+package faults
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/volley-run/volley/group"
+)
+
+// usage is what a launcher holds; after a group ends it must be back where
+// it was.
+type usage struct {
+	children   int
+	goroutines int
+	fds        int
+	heap       uint64 // bytes in use after a GC
+}
+
+func measure(t *testing.T) usage {
+	t.Helper()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return usage{children: len(childPIDs(t)), goroutines: runtime.NumGoroutine(), fds: len(fds), heap: ms.HeapInuse}
+}
+
+// settle measures until the goroutines and descriptors of finished groups
+// are gone (their last goodbyes take a moment), or the deadline passes.
+func settle(t *testing.T, base usage) usage {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		u := measure(t)
+		if (u.goroutines <= base.goroutines && u.fds <= base.fds) || time.Now().After(deadline) {
+			return u
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestSoak200Groups runs 200 groups in a row (N=32, g=8) on one runtime and
+// checks that processes, goroutines, open descriptors and memory come back
+// to what they were after the first group (which filled the warm pool).
+func TestSoak200Groups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak: 200 groups; skipped with -short")
+	}
+	rt := newRuntime(t, nil)
+	spec := group.Spec{App: "fault-ring", Workers: 32, Granularity: 8, Timeout: time.Minute}
+	run := func(i int) {
+		res, err := group.Launch(context.Background(), spec, rt)
+		if err != nil {
+			t.Fatalf("group %d: %v", i, err)
+		}
+		if err := res.Err(); err != nil {
+			t.Fatalf("group %d: %v", i, err)
+		}
+	}
+	run(0)
+	base := settle(t, usage{goroutines: 1 << 30, fds: 1 << 30})
+	t0 := time.Now()
+	const groups = 200
+	for i := 1; i < groups; i++ {
+		run(i)
+	}
+	took := time.Since(t0)
+	after := settle(t, base)
+	t.Logf("%d groups in %v (%.1f ms each); before %+v, after %+v", groups-1, took.Round(time.Millisecond),
+		float64(took.Milliseconds())/float64(groups-1), base, after)
+	if after.children != base.children {
+		t.Errorf("worker processes: %d after the soak, %d before", after.children, base.children)
+	}
+	if after.goroutines > base.goroutines {
+		t.Errorf("goroutines: %d after the soak, %d before", after.goroutines, base.goroutines)
+	}
+	if after.fds > base.fds {
+		t.Errorf("open descriptors: %d after the soak, %d before", after.fds, base.fds)
+	}
+	// The heap may wander a little (GC pacing, pooled buffers), never grow
+	// by what 199 groups would leave behind.
+	const heapSlack = 8 << 20
+	if after.heap > base.heap+heapSlack {
+		t.Errorf("heap in use: %d MiB after the soak, %d MiB before", after.heap>>20, base.heap>>20)
+	}
+	if s := rt.Stats(); s.ColdStarts != 4 {
+		t.Errorf("%d cold starts over %d groups of 4 packs, want 4 (the warm pool reused)", s.ColdStarts, groups)
+	}
+}
