@@ -127,7 +127,22 @@ func (c *Comm) RecvMsg(ctx context.Context, src, tag int) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	return c.waitRecv(ctx, req)
+	return c.waitRecv(ctx, req, nil)
+}
+
+// RecvInto is RecvMsg with a buffer to receive into, to spare an
+// allocation per message when receiving many large ones. A remote message
+// that travels by rendezvous (above Config.EagerLimit) and fits in
+// cap(buf) lands directly in buf, and Data is buf[:size]; any other message
+// is returned as it arrived (a message from the same container is still
+// the sender's own slice, never a copy), so always read Data, not buf.
+// The caller must not touch buf until RecvInto returns.
+func (c *Comm) RecvInto(ctx context.Context, src, tag int, buf []byte) (Message, error) {
+	req, err := c.postRecv(src, tag)
+	if err != nil {
+		return Message{}, err
+	}
+	return c.waitRecv(ctx, req, buf)
 }
 
 // postRecv checks the arguments and registers a receive, so that receives
@@ -147,8 +162,8 @@ func (c *Comm) postRecv(src, tag int) (*recvReq, error) {
 }
 
 // waitRecv waits for a posted receive to be matched and, for a large
-// remote message, for its bytes.
-func (c *Comm) waitRecv(ctx context.Context, req *recvReq) (Message, error) {
+// remote message, for its bytes, which land in buf when it is big enough.
+func (c *Comm) waitRecv(ctx context.Context, req *recvReq, buf []byte) (Message, error) {
 	src, tag := req.src, req.tag
 	var res recvResult
 	select {
@@ -166,7 +181,7 @@ func (c *Comm) waitRecv(ctx context.Context, req *recvReq) (Message, error) {
 	m := Message{Src: env.src, Tag: env.tag, Data: env.data}
 	switch {
 	case env.remote != nil:
-		data, wire, err := c.node.fetch(ctx, env.remote)
+		data, wire, err := env.remote.link.fetch(ctx, env.remote, buf)
 		if err != nil {
 			return Message{}, fmt.Errorf("recv from %d tag %d (pack %d): %w", env.src, env.tag, c.Pack(env.src), err)
 		}
@@ -227,8 +242,13 @@ func (c *Comm) Isend(ctx context.Context, dst, tag int, data []byte) *Request {
 // Receives match messages in the order they were posted. ctx bounds the
 // operation itself.
 func (c *Comm) Irecv(ctx context.Context, src, tag int) *Request {
+	return c.IrecvInto(ctx, src, tag, nil)
+}
+
+// IrecvInto is Irecv with a buffer to receive into, as RecvInto.
+func (c *Comm) IrecvInto(ctx context.Context, src, tag int, buf []byte) *Request {
 	req, err := c.postRecv(src, tag)
-	return startRequest(err, func(r *Request) { r.msg, r.err = c.waitRecv(ctx, req) })
+	return startRequest(err, func(r *Request) { r.msg, r.err = c.waitRecv(ctx, req, buf) })
 }
 
 // startRequest returns a request that has failed with postErr, or, when

@@ -436,9 +436,15 @@ func (l *link) streamData(ctx context.Context, cts chan struct{}, forget func(),
 	}
 }
 
-// fetch asks the sender for a rendezvous message and waits for its bytes.
-func (l *link) fetch(ctx context.Context, rv *rendezvous) ([]byte, int, error) {
-	t := &transfer{buf: make([]byte, rv.size), done: make(chan struct{})}
+// fetch asks the sender for a rendezvous message and waits for its bytes,
+// which land in buf when it has room, else in a new slice.
+func (l *link) fetch(ctx context.Context, rv *rendezvous, buf []byte) ([]byte, int, error) {
+	if cap(buf) >= rv.size {
+		buf = buf[:rv.size]
+	} else {
+		buf = make([]byte, rv.size)
+	}
+	t := &transfer{buf: buf, done: make(chan struct{})}
 	l.mu.Lock()
 	l.transfers[rv.msgID] = t
 	l.mu.Unlock()

@@ -460,12 +460,6 @@ func (n *Node) compress(data []byte) ([]byte, wire.Codec) {
 	return out, n.codec
 }
 
-// fetch completes a rendezvous receive: it asks the sender for the data
-// and waits until all of it has arrived.
-func (n *Node) fetch(ctx context.Context, rv *rendezvous) ([]byte, int, error) {
-	return rv.link.fetch(ctx, rv)
-}
-
 // streamFor spreads rank pairs over SCTP streams, so that one slow pair
 // does not hold up the others; every message of a pair uses one stream,
 // which keeps them in order.

@@ -185,14 +185,19 @@ func memcpyTime(size, iters int) time.Duration {
 
 // oneWay streams iters messages of size bytes a->b (with a final ack) and
 // returns MB/s. Like osu_bw, both sides keep a window of non-blocking
-// operations in flight.
+// operations in flight, and the receiver reuses one buffer per slot of the
+// window (IrecvInto), as the raw TCP baseline reuses its buffer.
 func oneWay(ctx context.Context, a, b *comm.Comm, size, iters int) (float64, error) {
 	const window = 8
 	errc := make(chan error, 1)
 	go func() {
 		reqs := make([]*comm.Request, 0, window)
+		bufs := make([][]byte, window)
+		for i := range bufs {
+			bufs[i] = make([]byte, size)
+		}
 		for i := range iters {
-			reqs = append(reqs, b.Irecv(ctx, 0, 3))
+			reqs = append(reqs, b.IrecvInto(ctx, 0, 3, bufs[len(reqs)]))
 			if len(reqs) == window || i == iters-1 {
 				for _, r := range reqs {
 					if _, err := r.Wait(ctx); err != nil {
