@@ -185,6 +185,17 @@ func TestObserveFlagsRejected(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and no output", args, r.code, r.stdout, r.stderr)
 		}
 	}
+	// --plot is checked before a benchmark runs.
+	for _, args := range [][]string{
+		{"bench", "comm", "--plot", filepath.Join(t.TempDir(), "f.svg")},
+		{"bench", "startup", "--plot", filepath.Join(t.TempDir(), "f.pdf")},
+		{"bench", "comm", "-n", "2,4"},
+	} {
+		r := volley(t, args...)
+		if r.code != exitUsage || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and no output", args, r.code, r.stdout, r.stderr)
+		}
+	}
 }
 
 func scrapeMetrics(t *testing.T, url string) map[string]*dto.MetricFamily {
