@@ -54,10 +54,10 @@ func plotStartup(file string, cells []startupCell) error {
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Top = true
 	p.Legend.Left = true
 	if len(ns) > 1 {
+		p.X.Tick.Marker = valueTicks(ns)
 		p.Title.Text = "Volley start-up: hello, local backend"
 		p.X.Label.Text = "workers N"
 		for i, g := range gs {
@@ -75,11 +75,14 @@ func plotStartup(file string, cells []startupCell) error {
 	} else {
 		p.Title.Text = fmt.Sprintf("Volley start-up: %d hello workers, local backend", ns[0])
 		p.X.Label.Text = "workers per container g"
+		p.X.Tick.Marker = valueTicks(gs)
 		x := func(c startupCell) float64 { return float64(c.g) }
 		if err := addStartupLines(p, cells, x, fmt.Sprintf("N=%d", ns[0]), plotutil.Color(0), plotutil.Shape(0)); err != nil {
 			return err
 		}
 	}
+	// Headroom above the lines for the legend.
+	p.Y.Max *= 8
 	if err := p.Save(16*vg.Centimeter, 11*vg.Centimeter, file); err != nil {
 		return fmt.Errorf("plot %s: %w", file, err)
 	}
@@ -116,4 +119,13 @@ func addStartupLines(p *plot.Plot, cells []startupCell, x func(startupCell) floa
 		p.Legend.Add(label, line, points)
 	}
 	return nil
+}
+
+// valueTicks labels the x axis at the measured values.
+func valueTicks(vs []int) plot.ConstantTicks {
+	ticks := make(plot.ConstantTicks, len(vs))
+	for i, v := range vs {
+		ticks[i] = plot.Tick{Value: float64(v), Label: fmt.Sprint(v)}
+	}
+	return ticks
 }
