@@ -9,7 +9,7 @@ import "context"
 // or along a ring for large results; see Thresholds.AllGather), and each
 // leader hands the P pack buffers to its members without copying.
 func (c *Collectives) AllGather(ctx context.Context, send, recv []byte) (err error) {
-	x, err := c.begin(opAllGather)
+	x, err := c.begin(ctx, opAllGather)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (c *Collectives) AllGather(ctx context.Context, send, recv []byte) (err err
 // Each pack's pieces travel as one bundle (lengths, then data), so every
 // rank checks every count.
 func (c *Collectives) AllGatherv(ctx context.Context, send []byte, recv [][]byte) (err error) {
-	x, err := c.begin(opAllGatherv)
+	x, err := c.begin(ctx, opAllGatherv)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import "context"
 // or all at once; see Thresholds.AllToAll), and hands the P-1 messages it
 // receives to its members without copying.
 func (c *Collectives) AllToAll(ctx context.Context, send, recv []byte) (err error) {
-	x, err := c.begin(opAllToAll)
+	x, err := c.begin(ctx, opAllToAll)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (c *Collectives) AllToAll(ctx context.Context, send, recv []byte) (err erro
 // equal len(send[j]) at rank i. It moves data as AllToAll does; the
 // messages are bundles (lengths, then data), so every count is checked.
 func (c *Collectives) AllToAllv(ctx context.Context, send, recv [][]byte) (err error) {
-	x, err := c.begin(opAllToAllv)
+	x, err := c.begin(ctx, opAllToAllv)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import "context"
 // leader, the leaders run a dissemination barrier (ceil(log2 P) rounds of
 // empty messages), and each leader releases its members.
 func (c *Collectives) Barrier(ctx context.Context) (err error) {
-	x, err := c.begin(opBarrier)
+	x, err := c.begin(ctx, opBarrier)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import "context"
 // allgather for large messages over many packs; see Thresholds.Bcast), and
 // each leader hands the data to its members without copying.
 func (c *Collectives) Bcast(ctx context.Context, root int, buf []byte) (err error) {
-	x, err := c.begin(opBcast)
+	x, err := c.begin(ctx, opBcast)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // opID names an operation; it is part of every tag the operation uses.
@@ -74,31 +75,41 @@ func init() {
 
 // call is one collective call on one rank: its tag space and counters.
 type call struct {
-	c    *Collectives
-	op   opID
-	seq  uint64
-	topo Topology
-	me   int
-	pack int
+	c     *Collectives
+	op    opID
+	seq   uint64
+	topo  Topology
+	me    int
+	pack  int
+	start time.Time
+	obs   Observer // from the call's context; nil when none
 }
 
 // begin starts a call: it takes the next sequence number (on every rank,
 // even when the arguments turn out to be invalid, so later calls stay
-// aligned) and counts the call.
-func (c *Collectives) begin(op opID) (*call, error) {
+// aligned), counts the call and starts its clock.
+func (c *Collectives) begin(ctx context.Context, op opID) (*call, error) {
 	seq := c.seq.Add(1) - 1
 	c.stats[op].calls.Add(1)
 	if c.err != nil {
 		c.stats[op].errors.Add(1)
 		return nil, fmt.Errorf("%s: %w", op, c.err)
 	}
-	return &call{c: c, op: op, seq: seq, topo: c.topo, me: c.rank, pack: c.topo.PackOf(c.rank)}, nil
+	return &call{c: c, op: op, seq: seq, topo: c.topo, me: c.rank, pack: c.topo.PackOf(c.rank),
+		start: time.Now(), obs: observerFrom(ctx)}, nil
 }
 
-// end counts a failed call.
+// end counts the call's time and, when it failed, its error, and tells the
+// context's observer.
 func (x *call) end(err *error) {
+	elapsed := time.Since(x.start)
+	k := &x.c.stats[x.op]
+	k.nanos.Add(int64(elapsed))
 	if *err != nil {
-		x.c.stats[x.op].errors.Add(1)
+		k.errors.Add(1)
+	}
+	if x.obs != nil {
+		x.obs.ObserveCollective(x.op.String(), x.start, elapsed, *err)
 	}
 }
 

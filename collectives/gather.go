@@ -9,7 +9,7 @@ import "context"
 // blocks to the root's leader in one message, and that leader hands the
 // packs to the root.
 func (c *Collectives) Gather(ctx context.Context, root int, send, recv []byte) (err error) {
-	x, err := c.begin(opGather)
+	x, err := c.begin(ctx, opGather)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (c *Collectives) Gather(ctx context.Context, root int, send, recv []byte) (
 // i, which must equal len(send) there; recv is ignored elsewhere. Each
 // pack's pieces travel to the root as one bundle (lengths, then data).
 func (c *Collectives) Gatherv(ctx context.Context, root int, send []byte, recv [][]byte) (err error) {
-	x, err := c.begin(opGatherv)
+	x, err := c.begin(ctx, opGatherv)
 	if err != nil {
 		return err
 	}

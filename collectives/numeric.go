@@ -69,7 +69,7 @@ func ElementWise[T Number](f func(a, b T) T) Op[T] {
 // run for the same inputs and packing. Large reductions over many packs
 // use Rabenseifner's algorithm (see Thresholds.AllReduce).
 func AllReduceT[T Number](ctx context.Context, c *Collectives, data []T, op Op[T]) (err error) {
-	x, err := c.begin(opAllReduce)
+	x, err := c.begin(ctx, opAllReduce)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func AllReduceT[T Number](ctx context.Context, c *Collectives, data []T, op Op[T
 // the result in root's data; the other ranks' data are only read. The
 // order of combination is fixed, as for AllReduceT.
 func ReduceT[T Number](ctx context.Context, c *Collectives, root int, data []T, op Op[T]) (err error) {
-	x, err := c.begin(opReduce)
+	x, err := c.begin(ctx, opReduce)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ type ReduceFunc func(dst, src []byte) error
 // 0, which sends the result to the root), so the result is the same for
 // the same inputs and respects rank order. op always sees whole buffers.
 func (c *Collectives) Reduce(ctx context.Context, root int, buf []byte, op ReduceFunc) (err error) {
-	x, err := c.begin(opReduce)
+	x, err := c.begin(ctx, opReduce)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (c *Collectives) AllReduce(ctx context.Context, buf []byte, op ReduceFunc) 
 // Thresholds.AllReduce. len(buf) must be a multiple of elemSize. An
 // elemSize of 0 means op needs whole buffers (as AllReduce).
 func (c *Collectives) AllReduceElems(ctx context.Context, buf []byte, elemSize int, op ReduceFunc) (err error) {
-	x, err := c.begin(opAllReduce)
+	x, err := c.begin(ctx, opAllReduce)
 	if err != nil {
 		return err
 	}

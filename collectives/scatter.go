@@ -8,7 +8,7 @@ import "context"
 // each other leader the contiguous blocks of its pack in one message, and
 // leaders hand each member its block without copying.
 func (c *Collectives) Scatter(ctx context.Context, root int, send, recv []byte) (err error) {
-	x, err := c.begin(opScatter)
+	x, err := c.begin(ctx, opScatter)
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func (c *Collectives) Scatter(ctx context.Context, root int, send, recv []byte) 
 // ignored elsewhere. Each pack's pieces travel as one bundle (lengths, then
 // data) from the root's leader to the pack's leader.
 func (c *Collectives) Scatterv(ctx context.Context, root int, send [][]byte, recv []byte) (err error) {
-	x, err := c.begin(opScatterv)
+	x, err := c.begin(ctx, opScatterv)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,9 @@
 package collectives
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // OpStats counts one operation's calls and the traffic this rank sent for
 // it. Local traffic goes to ranks of this rank's own pack (handed over
@@ -12,6 +15,9 @@ type OpStats struct {
 	LocalBytes  int64 // payload bytes sent to ranks of the same pack
 	RemoteMsgs  int64 // messages sent to ranks of other packs
 	RemoteBytes int64 // payload bytes sent to ranks of other packs
+	// Time is the wall time this rank spent inside the calls that got
+	// past argument checks (from entry to return, waits included).
+	Time time.Duration
 }
 
 // Add returns the field-wise sum of s and o, handy for totals over ranks.
@@ -23,12 +29,14 @@ func (s OpStats) Add(o OpStats) OpStats {
 		LocalBytes:  s.LocalBytes + o.LocalBytes,
 		RemoteMsgs:  s.RemoteMsgs + o.RemoteMsgs,
 		RemoteBytes: s.RemoteBytes + o.RemoteBytes,
+		Time:        s.Time + o.Time,
 	}
 }
 
 type opCounters struct {
 	calls, errors                                  atomic.Int64
 	localMsgs, localBytes, remoteMsgs, remoteBytes atomic.Int64
+	nanos                                          atomic.Int64
 }
 
 func (k *opCounters) snapshot() OpStats {
@@ -39,11 +47,12 @@ func (k *opCounters) snapshot() OpStats {
 		LocalBytes:  k.localBytes.Load(),
 		RemoteMsgs:  k.remoteMsgs.Load(),
 		RemoteBytes: k.remoteBytes.Load(),
+		Time:        time.Duration(k.nanos.Load()),
 	}
 }
 
 func (k *opCounters) reset() {
-	for _, a := range []*atomic.Int64{&k.calls, &k.errors, &k.localMsgs, &k.localBytes, &k.remoteMsgs, &k.remoteBytes} {
+	for _, a := range []*atomic.Int64{&k.calls, &k.errors, &k.localMsgs, &k.localBytes, &k.remoteMsgs, &k.remoteBytes, &k.nanos} {
 		a.Store(0)
 	}
 }

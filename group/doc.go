@@ -12,6 +12,11 @@
 //     invoker) and gathers a Result with one RankResult per rank.
 //   - ExecPack is the container side: it runs one pack's workers as
 //     goroutines and turns errors and panics into per-rank errors.
+//   - Record (a LaunchOption) asks the containers to record when each rank
+//     ran and how long its collective calls took (through a
+//     collectives.Observer in the worker's context, so apps need no
+//     change); the figures come back in RankResult.Timing and feed
+//     package metrics (Prometheus) and package trace (Chrome traces).
 //
 // A small example, launching hello with 64 workers, 8 per container:
 //

@@ -45,6 +45,7 @@ func ExecPack(ctx context.Context, task PackTask, opts ExecOptions) (PackResult,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	epoch := time.Now()
 	if err := validateTask(task); err != nil {
 		return PackResult{}, err
 	}
@@ -105,6 +106,7 @@ func ExecPack(ctx context.Context, task PackTask, opts ExecOptions) (PackResult,
 	defer stop()
 
 	res := PackResult{Pack: task.Pack.Index, ReadyAt: time.Now(), Transport: node.TransportName(), Ranks: make([]RankResult, task.Pack.Size())}
+	res.Timing = &PackTiming{Start: epoch, ReadyUs: usSince(epoch, res.ReadyAt)}
 	var wg sync.WaitGroup
 	for i := range res.Ranks {
 		rank := task.Pack.Lo + i
@@ -116,7 +118,7 @@ func ExecPack(ctx context.Context, task PackTask, opts ExecOptions) (PackResult,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res.Ranks[i] = runWorker(ctx, app.Run, w, log)
+			res.Ranks[i] = runRecorded(ctx, app.Run, w, log, epoch, task.Record)
 			res.Ranks[i].Comm = c.Stats()
 		}()
 	}

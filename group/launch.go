@@ -20,6 +20,7 @@ type launchConfig struct {
 	onPackDone func(done, total, ranksDone int)
 	bindAddr   string
 	log        *slog.Logger
+	record     Recording
 }
 
 // BindAddr sets the address the launcher's membership node listens on
@@ -118,7 +119,7 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 			Group: id, App: spec.App, Workers: spec.Workers, Granularity: spec.Granularity,
 			Pack: p, Params: spec.Params, Deadline: start.Add(spec.Timeout), ReadyDeadline: readyDeadline,
 			Secret: secret, Seeds: []string{obs.Addr()}, Transport: spec.Transport, Compression: spec.Compression,
-			MembershipTiming: spec.MembershipTiming,
+			MembershipTiming: spec.MembershipTiming, Record: cfg.record,
 		}
 		wg.Add(1)
 		go func() {
@@ -144,7 +145,7 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	go func() { wg.Wait(); close(outcomes) }()
 
 	res := &Result{
-		Group: id, App: spec.App, Workers: spec.Workers, Granularity: spec.Granularity,
+		Group: id, App: spec.App, Workers: spec.Workers, Granularity: spec.Granularity, Start: start,
 		Containers: len(packs), Packs: make([]PackSummary, len(packs)), Ranks: make([]RankResult, spec.Workers),
 	}
 	var lastReadyAt time.Time // the latest time a pack passed the barrier
@@ -152,7 +153,7 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	for o := range outcomes {
 		done++
 		ranksDone += o.pack.Size()
-		sum := PackSummary{Pack: o.pack.Index, Lo: o.pack.Lo, Hi: o.pack.Hi, Container: o.res.Container}
+		sum := PackSummary{Pack: o.pack.Index, Lo: o.pack.Lo, Hi: o.pack.Hi, Container: o.res.Container, Timing: o.res.Timing}
 		if o.err != nil {
 			sum.Error = packErrorFor(o.err, context.Cause(ctx))
 			for r := o.pack.Lo; r < o.pack.Hi; r++ {

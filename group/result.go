@@ -17,6 +17,8 @@ type Result struct {
 	Containers  int    `json:"containers"`
 	Cold        int    `json:"cold"`
 	Warm        int    `json:"warm"`
+	// Start is when Launch began (the launcher's clock).
+	Start time.Time `json:"start"`
 	// Ready is the time from launch until every pack's workers were
 	// running; zero when some pack never got there.
 	Ready time.Duration `json:"-"`
@@ -27,9 +29,11 @@ type Result struct {
 	// Transport is the data transport the containers used.
 	Transport string `json:"transport"`
 	// Comm sums every rank's message and byte counters.
-	Comm  comm.Stats    `json:"comm"`
-	Packs []PackSummary `json:"packs"`
-	Ranks []RankResult  `json:"ranks"`
+	Comm comm.Stats `json:"comm"`
+	// Speculation counts speculative replicas (zero without speculation).
+	Speculation SpeculationStats `json:"speculation"`
+	Packs       []PackSummary    `json:"packs"`
+	Ranks       []RankResult     `json:"ranks"`
 }
 
 // PackSummary is how one pack's container started and ended.
@@ -39,6 +43,8 @@ type PackSummary struct {
 	Hi        int           `json:"hi"`
 	Container ContainerInfo `json:"container"`
 	Error     string        `json:"error,omitempty"`
+	// Timing is the container's PackResult.Timing (nil when it failed).
+	Timing *PackTiming `json:"timing,omitempty"`
 }
 
 // Failed returns the ranks that have an error.

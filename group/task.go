@@ -33,6 +33,8 @@ type PackTask struct {
 	Compression string `json:"compression,omitempty"`
 	// MembershipTiming is "default" or "dense" (see Spec).
 	MembershipTiming string `json:"membership_timing,omitempty"`
+	// Record is what the container records about each rank (see Record).
+	Record Recording `json:"record,omitempty"`
 }
 
 // membershipTiming maps a timing profile name to its timings.
@@ -66,6 +68,8 @@ type PackResult struct {
 	// Transport is the data transport the container used.
 	Transport string       `json:"transport"`
 	Ranks     []RankResult `json:"ranks"`
+	// Timing is when the pack joined and passed the ready barrier.
+	Timing *PackTiming `json:"timing,omitempty"`
 }
 
 // RankResult is one rank's outcome: a JSON result or an error message.
@@ -76,6 +80,9 @@ type RankResult struct {
 	Error  string          `json:"error"`
 	// Comm counts the rank's messages and bytes, local and remote.
 	Comm comm.Stats `json:"comm"`
+	// Timing is what the container recorded about the rank, when asked
+	// (see Record); nil otherwise.
+	Timing *RankTiming `json:"timing,omitempty"`
 }
 
 // Runtime runs packs in containers. The invoker packages implement it

@@ -24,10 +24,15 @@ var benchSuites = map[string]func(ctx context.Context, w io.Writer, o benchOptio
 
 type benchOptions struct {
 	workers   int
+	sizes     []int // every -n given; workers is the first
 	grains    []int
 	reps      int
 	transport string
+	plot      string // --plot FILE.svg|png
 }
+
+// plottable lists the suites that draw a figure with --plot.
+var plottable = map[string]bool{"startup": true}
 
 func newBenchCmd() *cobra.Command {
 	var o benchOptions
@@ -51,8 +56,20 @@ table. Figures are ratios against a baseline measured in the same run.
 			if !ok {
 				return usageErr(fmt.Errorf("unknown bench suite %q (have: %s)", suite, strings.Join(suiteNames(), ", ")))
 			}
-			if o.workers < 1 || o.reps < 1 || len(o.grains) == 0 {
+			if len(o.sizes) == 0 || slices.Min(o.sizes) < 1 || o.reps < 1 || len(o.grains) == 0 {
 				return usageErr(fmt.Errorf("bench needs -n >= 1, --reps >= 1 and at least one -g"))
+			}
+			o.workers = o.sizes[0]
+			if len(o.sizes) > 1 && suite != "startup" {
+				return usageErr(fmt.Errorf("-n: only the startup suite takes several worker counts"))
+			}
+			if o.plot != "" {
+				if !plottable[suite] {
+					return usageErr(fmt.Errorf("--plot: suite %s draws no figure (suites with one: startup)", suite))
+				}
+				if err := checkPlotFile(o.plot); err != nil {
+					return usageErr(err)
+				}
 			}
 			for _, g := range o.grains {
 				if g < 1 {
@@ -65,10 +82,11 @@ table. Figures are ratios against a baseline measured in the same run.
 			return nil
 		},
 	}
-	cmd.Flags().IntVarP(&o.workers, "workers", "n", 256, "workers per group")
+	cmd.Flags().IntSliceVarP(&o.sizes, "workers", "n", []int{256}, "workers per group (startup: several, e.g. -n 16,64,256)")
 	cmd.Flags().IntSliceVarP(&o.grains, "granularity", "g", []int{1, 4, 16, 64}, "granularities to compare")
 	cmd.Flags().IntVar(&o.reps, "reps", 3, "repetitions per cell (the median is printed)")
 	cmd.Flags().StringVar(&o.transport, "transport", "auto", "data transport for the comm suite: auto, tcp, sctp")
+	cmd.Flags().StringVar(&o.plot, "plot", "", "also draw the suite's figure into FILE.svg or FILE.png (startup: time to all-ready against N, or g, per g)")
 	return cmd
 }
 
@@ -81,44 +99,64 @@ func suiteNames() []string {
 	return names
 }
 
-// benchStartup measures time to all-ready of a hello group for each g:
-// cold (a fresh runtime, every container a new process) and warm (the same
-// group again on the now-warm pool).
+// benchStartup measures time to all-ready of a hello group for each N and
+// g: cold (a fresh runtime, every container a new process) and warm (the
+// same group again on the now-warm pool). It prints one table per N and,
+// with --plot, draws them.
 func benchStartup(ctx context.Context, w io.Writer, o benchOptions) error {
-	type row struct {
-		g, containers int
-		cold, warm    time.Duration
+	var cells []startupCell
+	for i, n := range o.sizes {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		rows, err := benchStartupN(ctx, w, n, o)
+		if err != nil {
+			return err
+		}
+		cells = append(cells, rows...)
 	}
-	var rows []row
+	if o.plot == "" {
+		return nil
+	}
+	if err := plotStartup(o.plot, cells); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nfigure: %s\n", o.plot)
+	return nil
+}
+
+// benchStartupN measures and prints the startup table of n workers.
+func benchStartupN(ctx context.Context, w io.Writer, n int, o benchOptions) ([]startupCell, error) {
+	var rows []startupCell
 	for _, g := range o.grains {
 		var colds, warms []time.Duration
 		containers := 0
 		for range o.reps {
-			cold, warm, n, err := startupOnce(ctx, o.workers, g)
+			cold, warm, c, err := startupOnce(ctx, n, g)
 			if err != nil {
-				return fmt.Errorf("startup g=%d: %w", g, err)
+				return nil, fmt.Errorf("startup N=%d g=%d: %w", n, g, err)
 			}
-			colds, warms, containers = append(colds, cold), append(warms, warm), n
+			colds, warms, containers = append(colds, cold), append(warms, warm), c
 		}
-		rows = append(rows, row{g: g, containers: containers, cold: median(colds), warm: median(warms)})
+		rows = append(rows, startupCell{n: n, g: g, containers: containers, coldMs: msf(median(colds)), warmMs: msf(median(warms))})
 	}
-	fmt.Fprintf(w, "time to all-ready, N=%d workers, hello app, local backend, median of %d\n\n", o.workers, o.reps)
+	fmt.Fprintf(w, "time to all-ready, N=%d workers, hello app, local backend, median of %d\n\n", n, o.reps)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "g\tcontainers\tcold ms\twarm ms\tcold/warm\t")
-	byG := map[int]row{}
+	byG := map[int]startupCell{}
 	for _, r := range rows {
 		byG[r.g] = r
-		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1fx\t\n", r.g, r.containers, msf(r.cold), msf(r.warm), ratio(r.cold, r.warm))
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1fx\t\n", r.g, r.containers, r.coldMs, r.warmMs, ratioF(r.coldMs, r.warmMs))
 	}
 	if err := tw.Flush(); err != nil {
-		return err
+		return nil, err
 	}
 	if a, ok := byG[1]; ok {
 		if b, ok := byG[16]; ok {
-			fmt.Fprintf(w, "\ng=1 / g=16: cold %.1fx, warm %.1fx\n", ratio(a.cold, b.cold), ratio(a.warm, b.warm))
+			fmt.Fprintf(w, "\ng=1 / g=16: cold %.1fx, warm %.1fx\n", ratioF(a.coldMs, b.coldMs), ratioF(a.warmMs, b.warmMs))
 		}
 	}
-	return nil
+	return rows, nil
 }
 
 // startupOnce runs one cold and one warm group of n hello workers at g.
@@ -153,9 +191,9 @@ func median(ds []time.Duration) time.Duration {
 
 func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func ratio(a, b time.Duration) float64 {
+func ratioF(a, b float64) float64 {
 	if b <= 0 {
 		return 0
 	}
-	return float64(a) / float64(b)
+	return a / b
 }

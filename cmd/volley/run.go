@@ -29,6 +29,10 @@ type runFlags struct {
 	workerBinary string
 	transport    string
 	compression  string
+
+	metricsAddr   string
+	metricsLinger time.Duration
+	traceFile     string
 }
 
 func newRunCmd(g *globalFlags) *cobra.Command {
@@ -59,6 +63,9 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	fl.DurationVar(&f.readyTimeout, "ready-timeout", group.DefaultReadyTimeout, "deadline for every container to be ready")
 	fl.StringVar(&f.transport, "transport", "auto", "data transport between containers: auto (SCTP if the kernel has it, else TCP), tcp, sctp")
 	fl.StringVar(&f.compression, "compress", "none", "compression of payloads between containers: none, zstd, s2")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on http://ADDR/metrics while the group runs (e.g. 127.0.0.1:9100, or :0 for any port)")
+	fl.DurationVar(&f.metricsLinger, "metrics-linger", 0, "keep serving metrics this long after the group ends (default: stop at exit)")
+	fl.StringVar(&f.traceFile, "trace", "", "write a Chrome trace-event JSON file of the group (open in Perfetto or chrome://tracing)")
 	fl.StringVar(&f.workerBinary, "worker-binary", "", "worker executable for the local backend (default: this volley binary)")
 	return cmd
 }
@@ -91,7 +98,7 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 
 	rt, err := local.New(local.Config{
 		Binary: f.workerBinary,
-		Env:    []string{"VOLLEY_LOG_LEVEL=" + g.logLevel},
+		Env:    []string{"VOLLEY_LOG_LEVEL=" + g.logLevel, "VOLLEY_LOG_FORMAT=" + g.logFormat},
 		Logger: log,
 	})
 	if err != nil {
@@ -108,9 +115,18 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 		return failedErr(err)
 	}
 
-	prog := newProgress(os.Stderr, f.quiet)
-	res, err := group.Launch(ctx, spec, rt, group.OnPackDone(prog.update), group.Logger(log))
+	obs, err := startObserving(f, log, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer obs.close(ctx)
+	prog := newProgress(os.Stderr, f.quiet, spec.Workers)
+	obs.started(app)
+	res, err := group.Launch(ctx, spec, rt, append(obs.launchOptions(), group.OnPackDone(prog.update), group.Logger(log))...)
 	prog.finish()
+	if oerr := obs.ended(app, res, err); oerr != nil {
+		return failedErr(oerr)
+	}
 	if err != nil {
 		if errors.Is(err, group.ErrBadSpec) || errors.Is(err, group.ErrUnknownApp) {
 			return usageErr(err)

@@ -22,6 +22,9 @@ on :8080 (or $VOLLEY_LISTEN) and runs one pack of a group per /run.`,
 			if lvl := os.Getenv("VOLLEY_LOG_LEVEL"); lvl != "" && !cmd.Flags().Changed("log-level") {
 				g.logLevel = lvl
 			}
+			if f := os.Getenv("VOLLEY_LOG_FORMAT"); f != "" && !cmd.Flags().Changed("log-format") {
+				g.logFormat = f
+			}
 			log, err := g.stderrLogger()
 			if err != nil {
 				return err
