@@ -61,6 +61,9 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	if _, err := Lookup(spec.App); err != nil {
 		return nil, err
 	}
+	if err := CheckSpeculation(spec); err != nil {
+		return nil, err
+	}
 	packs, err := PlanPacks(spec.Workers, spec.Granularity)
 	if err != nil {
 		return nil, err
@@ -75,6 +78,7 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	defer cancelTimeout()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	racer := newSpeculator(spec, rt, len(packs), start, cfg.log)
 
 	obs, err := membership.Start(ctx, membership.Config{
 		Group: id, Secret: secret, Packs: len(packs), BindAddr: cfg.bindAddr,
@@ -82,11 +86,13 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		OnPackFailed: func(pack int, err error) {
 			cancel(fmt.Errorf("%w: pack %d: %w", ErrPackFailed, pack, err))
 		},
+		Arbitrated: racer.arbitrated(), OnClaim: racer.onClaim,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("group %s: launcher membership: %w", id, err)
 	}
 	defer obs.Close(time.Second)
+	racer.attach(ctx, obs)
 	readyc := make(chan time.Time, 1)
 	readyDeadline := start.Add(spec.ReadyTimeout)
 	go func() {
@@ -123,7 +129,7 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := rt.RunPack(ctx, task)
+			res, err := racer.runPack(ctx, rt, task)
 			if err == nil {
 				err = checkPackResult(p, res)
 			}
@@ -179,6 +185,7 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		}
 	}
 	res.Total = time.Since(start)
+	res.Replicas = racer.finish()
 	cancel(nil) // ends the ready wait if it is still going
 	// Ready is when the observer saw every pack; a group so short that
 	// packs left before the observer saw them all falls back to when the

@@ -30,6 +30,9 @@ type Result struct {
 	Comm  comm.Stats    `json:"comm"`
 	Packs []PackSummary `json:"packs"`
 	Ranks []RankResult  `json:"ranks"`
+	// Replicas lists every speculative replica, winner or loser, when
+	// the group ran with speculation.
+	Replicas []ReplicaSummary `json:"replicas,omitempty"`
 }
 
 // PackSummary is how one pack's container started and ended.

@@ -33,6 +33,11 @@ type PackTask struct {
 	Compression string `json:"compression,omitempty"`
 	// MembershipTiming is "default" or "dense" (see Spec).
 	MembershipTiming string `json:"membership_timing,omitempty"`
+	// Replica numbers this container among the speculative replicas of
+	// the pack (0 for the first). Arbitrated: the replicas race to
+	// register and only the one the launcher declares the winner runs.
+	Replica    int  `json:"replica,omitempty"`
+	Arbitrated bool `json:"arbitrated,omitempty"`
 }
 
 // membershipTiming maps a timing profile name to its timings.

@@ -79,7 +79,7 @@ func startContainer(ctx context.Context, cfg Config, host *Host, log *slog.Logge
 	initCtx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
 	if err := c.client.Init(initCtx, action.InitValue{Name: "volley", Main: "main"}); err != nil {
-		c.kill()
+		c.destroy()
 		return nil, fmt.Errorf("container %s: %w", c.id, c.exitedErr(err))
 	}
 	return c, nil
@@ -140,6 +140,26 @@ func (c *container) exitedErr(err error) error {
 func (c *container) kill() {
 	if c.cmd.Process != nil && c.alive() {
 		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// terminate sends SIGTERM to the process group, waits up to grace for the
+// process to exit, then kills it; it returns once the process is reaped,
+// saying which signal ended it ("" if it had exited already).
+func (c *container) terminate(grace time.Duration) string {
+	if c.cmd.Process == nil || !c.alive() {
+		<-c.exited
+		return ""
+	}
+	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-c.exited:
+		return "SIGTERM"
+	case <-t.C:
+		c.destroy()
+		return "SIGKILL"
 	}
 }
 
