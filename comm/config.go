@@ -48,6 +48,9 @@ type Config struct {
 	// declares it the winner (see membership.Config.Arbitrated); a loser
 	// is stopped, its context cancelled with membership.ErrPreempted.
 	Arbitrated bool
+	// AwaitReady makes the ready barrier wait for the launcher's
+	// announcement (membership.Config.AwaitAnnouncement).
+	AwaitReady bool
 	// Membership holds failure-detection timings; zero fields take
 	// membership.DefaultTiming.
 	Membership membership.Timing

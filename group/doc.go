@@ -12,6 +12,16 @@
 //     invoker) and gathers a Result with one RankResult per rank.
 //   - ExecPack is the container side: it runs one pack's workers as
 //     goroutines and turns errors and panics into per-rank errors.
+//   - Speculation (Spec.Speculation) runs up to K replicas of each pack,
+//     Raptor-style. racePolicy (speculate.go) is the pure core that decides
+//     when a replica starts, which one wins and which are preempted; the
+//     speculator (speculate_run.go) acts on it: it starts replicas on the
+//     Runtime, hears registrations from the launcher's membership observer
+//     (the arbiter), declares winners and cancels losers with ErrPreempted.
+//     Start-up mode: the first replica to register its ranks wins, and
+//     losers never join the communicator. Exec mode (App.Independent
+//     apps only): the first result wins. Result.Replicas lists every
+//     replica, winner or loser.
 //
 // A small example, launching hello with 64 workers, 8 per container:
 //

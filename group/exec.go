@@ -72,7 +72,7 @@ func ExecPack(ctx context.Context, task PackTask, opts ExecOptions) (PackResult,
 		Group: task.Group, Secret: task.Secret, Workers: task.Workers, Granularity: task.Granularity,
 		Pack: task.Pack.Index, Transport: task.Transport, Compression: task.Compression,
 		BindAddr: opts.BindAddr, AdvertiseAddr: opts.AdvertiseAddr, Seeds: task.Seeds, Logger: log,
-		Membership: membershipTiming(task.MembershipTiming), Replica: task.Replica, Arbitrated: task.Arbitrated,
+		Membership: membershipTiming(task.MembershipTiming), Replica: task.Replica, Arbitrated: task.Arbitrated, AwaitReady: task.AwaitReady,
 	})
 	if err != nil {
 		return PackResult{}, fmt.Errorf("pack %d: join group: %w", task.Pack.Index, err)

@@ -98,7 +98,11 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	go func() {
 		rctx, rcancel := context.WithDeadline(ctx, readyDeadline)
 		defer rcancel()
-		if _, err := obs.WaitReady(rctx); err != nil {
+		_, err := obs.WaitReady(rctx)
+		if err == nil {
+			err = racer.waitFlight(rctx)
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				cancel(fmt.Errorf("%w: ready barrier: %w", ErrPackFailed, err))
 			}

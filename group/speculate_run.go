@@ -65,7 +65,8 @@ type speculator struct {
 	runs     map[[2]int]*replicaRun
 	outcomes []chan packOutcome
 	timer    *time.Timer
-	closed   bool // finish has begun: nothing more starts
+	changed  chan struct{} // closed and replaced when a replica registers or ends
+	closed   bool          // finish has begun: nothing more starts
 	wg       sync.WaitGroup
 }
 
@@ -77,6 +78,7 @@ func newSpeculator(spec Spec, rt Runtime, packs int, start time.Time, log *slog.
 	s := &speculator{
 		rt: rt, log: log, start: start, pol: newRacePolicy(spec.Speculation, packs),
 		tasks: make([]PackTask, packs), runs: map[[2]int]*replicaRun{}, outcomes: make([]chan packOutcome, packs),
+		changed: make(chan struct{}),
 	}
 	s.exec = s.pol.exec
 	for i := range s.outcomes {
@@ -130,14 +132,51 @@ func (s *speculator) onClaim(c membership.Claim) {
 	run.node = c.Node
 	run.sum.RegisteredMs = s.since()
 	s.apply(s.pol.registered(c.Pack, c.Replica, time.Since(s.start)))
-	if s.exec && c.Replica > 0 {
-		// A replica started after the barrier learns the packs (some
-		// perhaps done and gone) from the observer.
+	s.signal()
+	if s.exec && s.pol.spec.After > 0 {
+		// A replica started late learns the packs (some perhaps done and
+		// gone) from the observer at once. Before the barrier this
+		// fails, and the launcher's own announcement covers it.
 		s.background(func(ctx context.Context) {
 			if err := s.obs.AnnounceReady(ctx); err != nil {
 				s.log.Debug("speculation: ready announcement for a late replica", "err", err)
 			}
 		})
+	}
+}
+
+// signal wakes waitFlight. s.mu must be held.
+func (s *speculator) signal() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// waitFlight returns once every replica launched so far has registered
+// or ended, when the group's workers wait for the launcher's word to
+// start (execution speculation with all replicas at once: the flight
+// starts its race together). Otherwise it returns at once.
+func (s *speculator) waitFlight(ctx context.Context) error {
+	if s == nil || !s.exec || s.pol.spec.After != 0 {
+		return nil
+	}
+	for {
+		s.mu.Lock()
+		ch, waiting := s.changed, 0
+		for _, run := range s.runs {
+			if run.node == "" && run.sum.EndedMs == 0 {
+				waiting++
+			}
+		}
+		launched := len(s.runs)
+		s.mu.Unlock()
+		if waiting == 0 && launched == len(s.tasks)*s.pol.spec.Replicas {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("speculation: %d replica(s) never registered: %w", waiting, context.Cause(ctx))
+		}
 	}
 }
 
@@ -147,6 +186,7 @@ func (s *speculator) finished(pack, r int, res PackResult, err error) {
 	defer s.mu.Unlock()
 	run := s.runs[[2]int{pack, r}]
 	run.res, run.err = res, err
+	defer s.signal()
 	run.sum.Container = res.Container
 	run.sum.EndedMs = s.since()
 	if err == nil && !res.ReadyAt.IsZero() {
@@ -203,6 +243,7 @@ func (s *speculator) launch(pack, r int) {
 	s.runs[[2]int{pack, r}] = run
 	task := s.tasks[pack]
 	task.Replica, task.Arbitrated = r, !s.exec
+	task.AwaitReady = s.exec && s.pol.spec.After == 0
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -38,6 +38,9 @@ type PackTask struct {
 	// register and only the one the launcher declares the winner runs.
 	Replica    int  `json:"replica,omitempty"`
 	Arbitrated bool `json:"arbitrated,omitempty"`
+	// AwaitReady: the pack's workers start only when the launcher
+	// announces the group ready, together with every replica (a flight).
+	AwaitReady bool `json:"await_ready,omitempty"`
 }
 
 // membershipTiming maps a timing profile name to its timings.

@@ -22,6 +22,9 @@ type Result struct {
 	Replica int     `json:"replica"`
 	DrawnMs float64 `json:"drawn_ms"` // the run time drawn
 	SleptMs float64 `json:"slept_ms"` // the time actually slept
+	// StartedAt is when the rank started (the container's clock), so
+	// that benchmarks can tell when its result was ready.
+	StartedAt time.Time `json:"started_at"`
 }
 
 // step is the sleep granularity: a cancelled rank stops within it.
@@ -63,7 +66,7 @@ func Run(ctx context.Context, w *group.Worker) (any, error) {
 	if err := sleep(ctx, drawn); err != nil {
 		return nil, err
 	}
-	return Result{Rank: w.Rank(), Replica: w.Replica(), DrawnMs: ms(drawn), SleptMs: ms(time.Since(t0))}, nil
+	return Result{Rank: w.Rank(), Replica: w.Replica(), DrawnMs: ms(drawn), SleptMs: ms(time.Since(t0)), StartedAt: t0}, nil
 }
 
 // Startup delays a container, chosen with probability start_delay_frac

@@ -66,3 +66,35 @@ func TestRunSpeculateBadUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestRSAKeygen(t *testing.T) {
+	r := volley(t, "run", "rsakeygen", "-n", "2", "-p", "bits=1024", "--speculate", "2", "--speculate-mode", "exec", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var out struct {
+		Ranks []struct {
+			Result struct {
+				Bits        int    `json:"bits"`
+				Fingerprint string `json:"fingerprint"`
+			} `json:"result"`
+		} `json:"ranks"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Ranks) != 2 {
+		t.Fatalf("%d ranks", len(out.Ranks))
+	}
+	for i, rr := range out.Ranks {
+		if rr.Result.Bits != 1024 || len(rr.Result.Fingerprint) != 32 {
+			t.Errorf("rank %d: %+v", i, rr.Result)
+		}
+	}
+	if out.Ranks[0].Result.Fingerprint == out.Ranks[1].Result.Fingerprint {
+		t.Error("two ranks made the same key")
+	}
+	if bad := volley(t, "run", "rsakeygen", "-p", "bits=512"); bad.code != 1 || !strings.Contains(bad.stdout+bad.stderr, "bits must be in") {
+		t.Errorf("bits=512: exit %d\n%s%s", bad.code, bad.stdout, bad.stderr)
+	}
+}

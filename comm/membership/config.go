@@ -78,6 +78,13 @@ type Config struct {
 	// goes is never replaced. Every node of a group must agree on it.
 	Arbitrated bool
 
+	// AwaitAnnouncement makes WaitReady wait, once every pack is seen,
+	// until a member (the launcher's observer) announces the group ready
+	// (AnnounceReady), so that all the nodes that get the announcement
+	// pass the barrier together: the replicas of a speculative flight
+	// then start their race at the same moment.
+	AwaitAnnouncement bool
+
 	// OnClaim, if set, is called once for every pack node this node sees
 	// (speculative replicas included), in the order seen, with its claim.
 	// The launcher's observer uses it to pick winners. Calls are made like

@@ -36,6 +36,7 @@ type Node struct {
 	claims  []Claim                // claims for the dispatcher to report
 	stopErr error                  // why this node was told to stop
 	stopped bool                   // stopErr was handed to the dispatcher
+	told    bool                   // a member announced the group ready
 	refused map[string]bool        // peers already logged as refused
 	checked map[string]checkedMeta // checkPeer's cache, by node name
 	foreign error                  // a join refused because of another group
@@ -199,7 +200,7 @@ func (n *Node) WaitReady(ctx context.Context) (map[int]Meta, error) {
 			n.mu.Unlock()
 			return nil, err
 		}
-		if v.ready {
+		if v.ready && (n.told || !n.cfg.AwaitAnnouncement) {
 			view := v.latest()
 			n.mu.Unlock()
 			return view, nil
@@ -655,6 +656,7 @@ func (n *Node) onMessage(m message) {
 	case msgLeave:
 		n.v.nodeLeaving(m.Node)
 	case msgReady:
+		n.told = true
 		for _, rm := range m.Members {
 			meta := Meta(rm.Meta)
 			if meta.check(n.cfg.Group, n.cfg.Packs) != nil || meta.IsObserver() {
