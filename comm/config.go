@@ -40,6 +40,17 @@ type Config struct {
 	// Seeds are membership addresses to join (the launcher's, on the local
 	// backend).
 	Seeds []string
+	// Replica numbers this container among the speculative replicas of
+	// its pack (0 for the first).
+	Replica int
+	// Arbitrated is set when the pack has speculative start-up replicas:
+	// this node's ranks join the communicator only if the launcher
+	// declares it the winner (see membership.Config.Arbitrated); a loser
+	// is stopped, its context cancelled with membership.ErrPreempted.
+	Arbitrated bool
+	// AwaitReady makes the ready barrier wait for the launcher's
+	// announcement (membership.Config.AwaitAnnouncement).
+	AwaitReady bool
 	// Membership holds failure-detection timings; zero fields take
 	// membership.DefaultTiming.
 	Membership membership.Timing

@@ -101,9 +101,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	go n.acceptLoop()
 	mem, err := membership.Start(ctx, membership.Config{
 		Group: cfg.Group, Secret: cfg.Secret, Packs: cfg.packs(),
-		Self:     membership.Meta{Group: cfg.Group, Pack: cfg.Pack, DataAddr: dataAddr, Lo: n.lo, Hi: n.hi},
+		Self:     membership.Meta{Group: cfg.Group, Pack: cfg.Pack, DataAddr: dataAddr, Lo: n.lo, Hi: n.hi, Replica: cfg.Replica},
 		BindAddr: cfg.BindAddr, AdvertiseAddr: cfg.AdvertiseAddr, Seeds: cfg.Seeds,
-		Timing: cfg.Membership, Logger: cfg.Logger,
+		Timing: cfg.Membership, Logger: cfg.Logger, Arbitrated: cfg.Arbitrated, AwaitAnnouncement: cfg.AwaitReady,
+		OnStop: func(err error) { n.fail(-1, err) },
 		OnPackFailed: func(pack int, err error) {
 			n.fail(pack, fmt.Errorf("pack %d failed: %w", pack, err))
 		},

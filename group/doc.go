@@ -17,6 +17,16 @@
 //     collectives.Observer in the worker's context, so apps need no
 //     change); the figures come back in RankResult.Timing and feed
 //     package metrics (Prometheus) and package trace (Chrome traces).
+//   - Speculation (Spec.Speculation) runs up to K replicas of each pack,
+//     Raptor-style. racePolicy (speculate.go) is the pure core that decides
+//     when a replica starts, which one wins and which are preempted; the
+//     speculator (speculate_run.go) acts on it: it starts replicas on the
+//     Runtime, hears registrations from the launcher's membership observer
+//     (the arbiter), declares winners and cancels losers with ErrPreempted.
+//     Start-up mode: the first replica to register its ranks wins, and
+//     losers never join the communicator. Exec mode (App.Independent
+//     apps only): the first result wins. Result.Replicas lists every
+//     replica, winner or loser.
 //
 // A small example, launching hello with 64 workers, 8 per container:
 //

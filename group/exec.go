@@ -64,11 +64,16 @@ func ExecPack(ctx context.Context, task PackTask, opts ExecOptions) (PackResult,
 		readyCtx, cancel = context.WithDeadline(ctx, task.ReadyDeadline)
 		defer cancel()
 	}
+	if app.Startup != nil {
+		if err := app.Startup(readyCtx, task); err != nil {
+			return PackResult{}, fmt.Errorf("pack %d: app start-up: %w", task.Pack.Index, err)
+		}
+	}
 	node, err := comm.Start(readyCtx, comm.Config{
 		Group: task.Group, Secret: task.Secret, Workers: task.Workers, Granularity: task.Granularity,
 		Pack: task.Pack.Index, Transport: task.Transport, Compression: task.Compression,
 		BindAddr: opts.BindAddr, AdvertiseAddr: opts.AdvertiseAddr, Seeds: task.Seeds, Logger: log,
-		Membership: membershipTiming(task.MembershipTiming),
+		Membership: membershipTiming(task.MembershipTiming), Replica: task.Replica, Arbitrated: task.Arbitrated, AwaitReady: task.AwaitReady,
 	})
 	if err != nil {
 		return PackResult{}, fmt.Errorf("pack %d: join group: %w", task.Pack.Index, err)
@@ -114,7 +119,7 @@ func ExecPack(ctx context.Context, task PackTask, opts ExecOptions) (PackResult,
 		if err != nil {
 			return PackResult{}, err
 		}
-		w := &Worker{group: task.Group, rank: rank, size: task.Workers, pack: task.Pack, params: task.Params, comm: c}
+		w := &Worker{group: task.Group, rank: rank, size: task.Workers, pack: task.Pack, replica: task.Replica, params: task.Params, comm: c}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -62,6 +62,9 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	if _, err := Lookup(spec.App); err != nil {
 		return nil, err
 	}
+	if err := CheckSpeculation(spec); err != nil {
+		return nil, err
+	}
 	packs, err := PlanPacks(spec.Workers, spec.Granularity)
 	if err != nil {
 		return nil, err
@@ -76,6 +79,7 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	defer cancelTimeout()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	racer := newSpeculator(spec, rt, len(packs), start, cfg.log)
 
 	obs, err := membership.Start(ctx, membership.Config{
 		Group: id, Secret: secret, Packs: len(packs), BindAddr: cfg.bindAddr,
@@ -83,17 +87,23 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		OnPackFailed: func(pack int, err error) {
 			cancel(fmt.Errorf("%w: pack %d: %w", ErrPackFailed, pack, err))
 		},
+		Arbitrated: racer.arbitrated(), OnClaim: racer.onClaim,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("group %s: launcher membership: %w", id, err)
 	}
 	defer obs.Close(time.Second)
+	racer.attach(ctx, obs)
 	readyc := make(chan time.Time, 1)
 	readyDeadline := start.Add(spec.ReadyTimeout)
 	go func() {
 		rctx, rcancel := context.WithDeadline(ctx, readyDeadline)
 		defer rcancel()
-		if _, err := obs.WaitReady(rctx); err != nil {
+		_, err := obs.WaitReady(rctx)
+		if err == nil {
+			err = racer.waitFlight(rctx)
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				cancel(fmt.Errorf("%w: ready barrier: %w", ErrPackFailed, err))
 			}
@@ -124,7 +134,7 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := rt.RunPack(ctx, task)
+			res, err := racer.runPack(ctx, rt, task)
 			if err == nil {
 				err = checkPackResult(p, res)
 			}
@@ -180,6 +190,8 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		}
 	}
 	res.Total = time.Since(start)
+	res.Replicas = racer.finish()
+	res.Speculation = countReplicas(res.Replicas)
 	cancel(nil) // ends the ready wait if it is still going
 	// Ready is when the observer saw every pack; a group so short that
 	// packs left before the observer saw them all falls back to when the

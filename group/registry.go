@@ -22,6 +22,14 @@ type App struct {
 	Params map[string]string
 	// Run is the worker function every rank executes.
 	Run WorkerFunc
+	// Independent declares that the app's workers never communicate (map
+	// tasks), so a pack may run in several containers at once and the
+	// first result be kept: execution speculation needs it.
+	Independent bool
+	// Startup, if set, runs in the container before the pack joins the
+	// group (before its ranks register), with the pack's task; an error
+	// fails the container. Apps use it to model slow cold starts.
+	Startup func(ctx context.Context, task PackTask) error
 }
 
 var (

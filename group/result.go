@@ -34,6 +34,9 @@ type Result struct {
 	Speculation SpeculationStats `json:"speculation"`
 	Packs       []PackSummary    `json:"packs"`
 	Ranks       []RankResult     `json:"ranks"`
+	// Replicas lists every speculative replica, winner or loser, when
+	// the group ran with speculation.
+	Replicas []ReplicaSummary `json:"replicas,omitempty"`
 }
 
 // PackSummary is how one pack's container started and ended.

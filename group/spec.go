@@ -43,6 +43,9 @@ type Spec struct {
 	// above DenseAbovePacks packs. Broken connections and containers the
 	// runtime sees die are detected at once either way.
 	MembershipTiming string
+	// Speculation asks for speculative replicas of the packs (off by
+	// default); see Speculation and CheckSpeculation.
+	Speculation Speculation
 }
 
 // DenseAbovePacks is the pack count above which the auto membership timing
@@ -72,6 +75,9 @@ func (s Spec) Validate() error {
 	case "", "default", "dense":
 	default:
 		return fmt.Errorf("%w: membership timing %q: want default or dense", ErrBadSpec, s.MembershipTiming)
+	}
+	if err := s.Speculation.validate(); err != nil {
+		return err
 	}
 	switch s.Compression {
 	case "", "none", "zstd", "s2":

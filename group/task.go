@@ -35,6 +35,14 @@ type PackTask struct {
 	MembershipTiming string `json:"membership_timing,omitempty"`
 	// Record is what the container records about each rank (see Record).
 	Record Recording `json:"record,omitempty"`
+	// Replica numbers this container among the speculative replicas of
+	// the pack (0 for the first). Arbitrated: the replicas race to
+	// register and only the one the launcher declares the winner runs.
+	Replica    int  `json:"replica,omitempty"`
+	Arbitrated bool `json:"arbitrated,omitempty"`
+	// AwaitReady: the pack's workers start only when the launcher
+	// announces the group ready, together with every replica (a flight).
+	AwaitReady bool `json:"await_ready,omitempty"`
 }
 
 // membershipTiming maps a timing profile name to its timings.

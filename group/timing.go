@@ -162,14 +162,28 @@ func runRecorded(ctx context.Context, fn WorkerFunc, w *Worker, log *slog.Logger
 // usSince is t - epoch in whole µs (never negative).
 func usSince(epoch, t time.Time) int64 { return max(t.Sub(epoch).Microseconds(), 0) }
 
-// SpeculationStats counts a group's speculative replicas (Raptor). The
-// speculation code fills it in Result; package metrics exports it.
+// SpeculationStats counts a group's speculative replicas (Raptor), as
+// Result.Replicas lists them; package metrics exports it.
 type SpeculationStats struct {
-	// Launched counts replicas started beyond the one container per pack.
+	// Launched counts the replica containers started, the first of each
+	// pack included (zero without speculation).
 	Launched int `json:"launched"`
-	// Won counts replicas whose result was taken (they beat the original
-	// or the other replicas); Lost counts replicas that were preempted or
-	// whose result came too late.
+	// Won counts replicas whose result was taken (one per pack that
+	// finished); Lost counts replicas that were preempted or beaten.
 	Won  int `json:"won"`
 	Lost int `json:"lost"`
+}
+
+// countReplicas sums up a group's replicas.
+func countReplicas(replicas []ReplicaSummary) SpeculationStats {
+	s := SpeculationStats{Launched: len(replicas)}
+	for _, r := range replicas {
+		switch r.Outcome {
+		case "won":
+			s.Won++
+		case "lost":
+			s.Lost++
+		}
+	}
+	return s
 }

@@ -5,12 +5,13 @@ import "github.com/volley-run/volley/comm"
 // Worker is what a worker function knows about itself and its group. It is
 // read-only.
 type Worker struct {
-	group  string
-	rank   int
-	size   int
-	pack   Pack
-	params Params
-	comm   *comm.Comm
+	group   string
+	rank    int
+	size    int
+	pack    Pack
+	replica int
+	params  Params
+	comm    *comm.Comm
 }
 
 // GroupID is the id of the group this worker belongs to.
@@ -25,6 +26,10 @@ func (w *Worker) Size() int { return w.size }
 // Pack is the container share this worker runs in; its ranks are
 // [Pack().Lo, Pack().Hi).
 func (w *Worker) Pack() Pack { return w.pack }
+
+// Replica numbers the container among the speculative replicas of its
+// pack (0 without speculation).
+func (w *Worker) Replica() int { return w.replica }
 
 // Params are the group's parameters.
 func (w *Worker) Params() Params { return w.params }

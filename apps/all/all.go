@@ -4,4 +4,6 @@ package all
 import (
 	_ "github.com/volley-run/volley/apps/collcheck" // registers "collcheck"
 	_ "github.com/volley-run/volley/apps/hello"     // registers "hello"
+	_ "github.com/volley-run/volley/apps/rsakeygen" // registers "rsakeygen"
+	_ "github.com/volley-run/volley/apps/sleepexp"  // registers "sleepexp"
 )

@@ -18,8 +18,9 @@ import (
 
 // benchSuites maps a suite name to its runner.
 var benchSuites = map[string]func(ctx context.Context, w io.Writer, o benchOptions) error{
-	"startup": benchStartup,
-	"comm":    benchComm,
+	"startup":     benchStartup,
+	"comm":        benchComm,
+	"speculation": benchSpeculation,
 }
 
 type benchOptions struct {

@@ -29,6 +29,15 @@ func printResult(w io.Writer, res *group.Result) error {
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%s\n", rr.Rank, rr.Pack, rr.Result)
 	}
+	if err := tw.Flush(); err != nil || len(res.Replicas) == 0 {
+		return err
+	}
+	fmt.Fprintf(w, "\nspeculative replicas: %d\n", len(res.Replicas))
+	fmt.Fprintln(tw, "PACK\tREPLICA\tCONTAINER\tOUTCOME\tLAUNCHED MS\tREGISTERED MS\tENDED MS\tERROR")
+	for _, r := range res.Replicas {
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%.1f\t%.1f\t%.1f\t%s\n", r.Pack, r.Replica, orDash(r.Container.ID), r.Outcome,
+			r.LaunchedMs, r.RegisteredMs, r.EndedMs, r.Error)
+	}
 	return tw.Flush()
 }
 

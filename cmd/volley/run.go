@@ -29,6 +29,7 @@ type runFlags struct {
 	workerBinary string
 	transport    string
 	compression  string
+	speculation  group.Speculation
 
 	metricsAddr   string
 	metricsLinger time.Duration
@@ -63,6 +64,10 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	fl.DurationVar(&f.readyTimeout, "ready-timeout", group.DefaultReadyTimeout, "deadline for every container to be ready")
 	fl.StringVar(&f.transport, "transport", "auto", "data transport between containers: auto (SCTP if the kernel has it, else TCP), tcp, sctp")
 	fl.StringVar(&f.compression, "compress", "none", "compression of payloads between containers: none, zstd, s2")
+	fl.IntVar(&f.speculation.Replicas, "speculate", 0, "speculative replicas per pack, K (0 or 1: none); the first to register (or finish) wins")
+	fl.StringVar(&f.speculation.Mode, "speculate-mode", group.SpeculateStartup, "what replicas race for: startup (to register; any app) or exec (to finish; apps whose workers do not communicate)")
+	fl.Float64Var(&f.speculation.After, "speculate-after", 0, "0: start all K replicas at once; q in (0,1): start a pack's replicas once it is later than slack x the q-quantile of its peers")
+	fl.Float64Var(&f.speculation.Slack, "speculate-slack", group.DefaultSlack, "with --speculate-after: how much later than the quantile a pack must be (>= 1)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on http://ADDR/metrics while the group runs (e.g. 127.0.0.1:9100, or :0 for any port)")
 	fl.DurationVar(&f.metricsLinger, "metrics-linger", 0, "keep serving metrics this long after the group ends (default: stop at exit)")
 	fl.StringVar(&f.traceFile, "trace", "", "write a Chrome trace-event JSON file of the group (open in Perfetto or chrome://tracing)")
@@ -82,11 +87,15 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 	spec := group.Spec{
 		App: app, Workers: f.workers, Granularity: f.granularity, Params: params,
 		Timeout: f.timeout, ReadyTimeout: f.readyTimeout, Transport: f.transport, Compression: f.compression,
+		Speculation: f.speculation,
 	}
 	if err := spec.Validate(); err != nil {
 		return usageErr(err)
 	}
 	if _, err := group.Lookup(app); err != nil {
+		return usageErr(err)
+	}
+	if err := group.CheckSpeculation(spec); err != nil {
 		return usageErr(err)
 	}
 	if f.backend != "local" {

@@ -68,6 +68,41 @@ type Config struct {
 	// goroutine of the Node; the callback must not block for long and must
 	// not call Close (cancel a context and close from elsewhere).
 	OnPackFailed func(pack int, err error)
+
+	// Arbitrated is set for groups with speculative start-up replicas:
+	// a pack's claim counts only once the arbiter (the launcher's
+	// observer, through DeclareWinner) has declared that node the pack's
+	// winner, so every member agrees on one owner per pack and losers
+	// never become one. Pack nodes of such a group pass the ready barrier
+	// when the arbiter announces it (AnnounceReady), and a winner that
+	// goes is never replaced. Every node of a group must agree on it.
+	Arbitrated bool
+
+	// AwaitAnnouncement makes WaitReady wait, once every pack is seen,
+	// until a member (the launcher's observer) announces the group ready
+	// (AnnounceReady), so that all the nodes that get the announcement
+	// pass the barrier together: the replicas of a speculative flight
+	// then start their race at the same moment.
+	AwaitAnnouncement bool
+
+	// OnClaim, if set, is called once for every pack node this node sees
+	// (speculative replicas included), in the order seen, with its claim.
+	// The launcher's observer uses it to pick winners. Calls are made like
+	// OnPackFailed's.
+	OnClaim func(Claim)
+
+	// OnStop, if set, is called once when this node is told to stop: the
+	// arbiter declared another replica the winner of its pack, or
+	// preempted it (Preempt). The error wraps ErrPreempted.
+	OnStop func(err error)
+}
+
+// Claim is a pack node seen by a member: which pack and replica it claims
+// to be, its name, and its metadata.
+type Claim struct {
+	Pack, Replica int
+	Node          string
+	Meta          Meta
 }
 
 // Timing holds the timings of gossip and failure detection. Zero fields

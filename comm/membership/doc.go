@@ -30,7 +30,12 @@
 //     up to 256 members; DenseTiming is for many nodes sharing few cores.
 //   - When two nodes claim one pack (speculative replicas), the first seen
 //     counts; the other is ignored unless the first goes, and then takes
-//     its place.
+//     its place. In an Arbitrated group (start-up speculation) no claim
+//     counts until the arbiter, the launcher's observer, declares its
+//     winner (DeclareWinner, after OnClaim told it of the claims): every
+//     member then agrees on the owner, losers are told to stop (OnStop,
+//     ErrPreempted; Preempt does it for one node), and a winner that goes
+//     fails its pack, with no takeover.
 //
 // The decisions (who owns a pack, when the barrier is passed, what is a
 // failure) are made by a plain state machine, view, with no I/O; Node

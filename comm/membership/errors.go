@@ -14,6 +14,10 @@ var ErrClosed = errors.New("membership: node closed")
 // another group: such a join is refused and retrying cannot help.
 var ErrForeignGroup = errors.New("membership: peer belongs to another group")
 
+// ErrPreempted is given (wrapped) to Config.OnStop: the node's replica
+// lost its race or was preempted, and should stop.
+var ErrPreempted = errors.New("membership: replica preempted")
+
 // FailureKind says how a pack was found to have failed.
 type FailureKind string
 

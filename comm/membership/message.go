@@ -13,6 +13,8 @@ const (
 	msgFail  = "fail"  // Node announces that Pack failed, for Reason
 	msgLeave = "leave" // Node (holding Pack) leaves before it is done
 	msgReady = "ready" // Node has seen every pack; Members lists their owners
+	msgWon   = "won"   // the arbiter Node declares Target the owner of Pack
+	msgStop  = "stop"  // Node tells Target to stop (a preempted replica), for Reason
 )
 
 type message struct {
@@ -21,6 +23,8 @@ type message struct {
 	Node   string `json:"n"`
 	Pack   int    `json:"p"`
 	Reason string `json:"r,omitempty"`
+	// Target is the node a won or stop message is about.
+	Target string `json:"t,omitempty"`
 	// Members are the owners of every pack, for msgReady.
 	Members []readyMember `json:"m,omitempty"`
 }
@@ -45,7 +49,9 @@ func decodeMessage(b []byte) (message, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return message{}, fmt.Errorf("bad message: %w", err)
 	}
-	if m.Kind != msgDone && m.Kind != msgFail && m.Kind != msgLeave && m.Kind != msgReady {
+	switch m.Kind {
+	case msgDone, msgFail, msgLeave, msgReady, msgWon, msgStop:
+	default:
 		return message{}, fmt.Errorf("unknown message kind %q", m.Kind)
 	}
 	return m, nil

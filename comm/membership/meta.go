@@ -31,6 +31,9 @@ type Meta struct {
 	// Done is set once the pack has finished its work (see Node.MarkDone);
 	// a done pack may leave or die without failing the group.
 	Done bool
+	// Replica numbers the speculative replicas of one pack (0 for the
+	// first); it tells the arbiter which replica a claim comes from.
+	Replica int
 }
 
 // IsObserver reports whether m describes an observer rather than a pack.
@@ -44,6 +47,7 @@ type wireMeta struct {
 	Lo       int    `json:"lo,omitempty"`
 	Hi       int    `json:"hi,omitempty"`
 	Done     bool   `json:"d,omitempty"`
+	Replica  int    `json:"r,omitempty"`
 }
 
 // ErrMetaTooLarge is returned (wrapped) when a Meta would not fit in
@@ -84,6 +88,8 @@ func (m Meta) check(group string, packs int) error {
 		return fmt.Errorf("pack %d out of range [-1, %d)", m.Pack, packs)
 	case m.Lo < 0 || m.Hi < m.Lo:
 		return fmt.Errorf("pack %d: bad rank range [%d, %d)", m.Pack, m.Lo, m.Hi)
+	case m.Replica < 0:
+		return fmt.Errorf("pack %d: bad replica %d", m.Pack, m.Replica)
 	}
 	return nil
 }

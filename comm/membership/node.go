@@ -33,6 +33,10 @@ type Node struct {
 	closing bool
 	timers  map[uint64]*time.Timer
 	queue   []*PackFailedError     // failures for the dispatcher to report
+	claims  []Claim                // claims for the dispatcher to report
+	stopErr error                  // why this node was told to stop
+	stopped bool                   // stopErr was handed to the dispatcher
+	told    bool                   // a member announced the group ready
 	refused map[string]bool        // peers already logged as refused
 	checked map[string]checkedMeta // checkPeer's cache, by node name
 	foreign error                  // a join refused because of another group
@@ -68,7 +72,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 	}
-	n.v = newView(cfg.Group, cfg.Packs, n.log)
+	n.v = newView(cfg.Group, cfg.Packs, cfg.Arbitrated, n.log)
 	var err error
 	if n.meta, err = encodeMeta(cfg.Self, MaxMetaSize); err != nil {
 		return nil, fmt.Errorf("membership: group %s: %w", cfg.Group, err)
@@ -196,7 +200,7 @@ func (n *Node) WaitReady(ctx context.Context) (map[int]Meta, error) {
 			n.mu.Unlock()
 			return nil, err
 		}
-		if v.ready {
+		if v.ready && (n.told || !n.cfg.AwaitAnnouncement) {
 			view := v.latest()
 			n.mu.Unlock()
 			return view, nil
@@ -445,9 +449,21 @@ func (n *Node) dispatch() {
 		case <-n.wake:
 		}
 		n.mu.Lock()
-		q := n.queue
-		n.queue = nil
+		q, claims := n.queue, n.claims
+		n.queue, n.claims = nil, nil
+		var stopErr error
+		if n.stopErr != nil && !n.stopped {
+			n.stopped, stopErr = true, n.stopErr
+		}
 		n.mu.Unlock()
+		for _, c := range claims {
+			if n.cfg.OnClaim != nil {
+				n.cfg.OnClaim(c)
+			}
+		}
+		if stopErr != nil && n.cfg.OnStop != nil {
+			n.cfg.OnStop(stopErr)
+		}
 		for _, f := range q {
 			if n.cfg.OnPackFailed == nil {
 				continue
@@ -475,6 +491,40 @@ func (n *Node) metaBytes() []byte {
 func (n *Node) signal() {
 	close(n.changed)
 	n.changed = make(chan struct{})
+}
+
+// wakeDispatcher wakes the dispatcher without blocking.
+func (n *Node) wakeDispatcher() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// afterView hands the view's new claims to the dispatcher and checks
+// whether another replica has won this node's pack. n.mu must be held.
+func (n *Node) afterView() {
+	if c := n.v.takeClaims(); len(c) > 0 {
+		n.claims = append(n.claims, c...)
+		n.wakeDispatcher()
+	}
+	p := n.cfg.Self.Pack
+	if p != ObserverPack && n.cfg.Arbitrated {
+		if w := n.v.winner[p]; w != "" && w != n.cfg.Name {
+			n.stopLocked(fmt.Sprintf("pack %d was won by %s", p, w))
+		}
+	}
+}
+
+// stopLocked records that this node must stop, for reason, once. n.mu
+// must be held.
+func (n *Node) stopLocked(reason string) {
+	if n.stopErr != nil || n.closing {
+		return
+	}
+	n.stopErr = fmt.Errorf("%w: %s", ErrPreempted, reason)
+	n.log.Info("membership: replica told to stop", "reason", reason)
+	n.wakeDispatcher()
 }
 
 // report queues f for OnPackFailed. n.mu must be held.
@@ -558,6 +608,7 @@ func (n *Node) onAlive(node *memberlist.Node) {
 		return
 	}
 	n.v.alive(node.Name, addr, m)
+	n.afterView()
 	n.signal()
 }
 
@@ -605,6 +656,7 @@ func (n *Node) onMessage(m message) {
 	case msgLeave:
 		n.v.nodeLeaving(m.Node)
 	case msgReady:
+		n.told = true
 		for _, rm := range m.Members {
 			meta := Meta(rm.Meta)
 			if meta.check(n.cfg.Group, n.cfg.Packs) != nil || meta.IsObserver() {
@@ -612,8 +664,58 @@ func (n *Node) onMessage(m message) {
 			}
 			n.v.learn(rm.Name, rm.Addr, meta)
 		}
+	case msgWon:
+		n.v.declare(m.Pack, m.Target)
+	case msgStop:
+		if m.Target == n.cfg.Name {
+			n.stopLocked(m.Reason)
+		}
 	}
+	n.afterView()
 	n.signal()
+}
+
+// DeclareWinner is the arbiter's verdict in a group with speculative
+// replicas (Config.Arbitrated): node is the owner of pack, the one replica
+// whose ranks join the communicator. It is recorded here and sent to every
+// live node claiming that pack, so the winner goes on and the losers stop
+// (their OnStop is called). The first declaration of a pack stands; it
+// returns an error if pack already has another winner, or naming the
+// nodes it could not reach.
+func (n *Node) DeclareWinner(ctx context.Context, pack int, node string) error {
+	if n.isClosing() {
+		return ErrClosed
+	}
+	if pack < 0 || pack >= n.cfg.Packs {
+		return fmt.Errorf("membership: %s: declare winner: pack %d out of range [0, %d)", n.cfg.Name, pack, n.cfg.Packs)
+	}
+	n.mu.Lock()
+	won := n.v.declare(pack, node)
+	n.afterView()
+	n.signal()
+	n.mu.Unlock()
+	if !won {
+		return fmt.Errorf("membership: %s: declare %s winner of pack %d: pack already won", n.cfg.Name, node, pack)
+	}
+	msg := message{Kind: msgWon, Group: n.cfg.Group, Node: n.cfg.Name, Pack: pack, Target: node}
+	if err := n.sendTo(ctx, msg.encode(), func(mb *member) bool { return mb.meta.Pack == pack }); err != nil {
+		return fmt.Errorf("membership: %s: declare winner of pack %d: %w", n.cfg.Name, pack, err)
+	}
+	return nil
+}
+
+// Preempt tells node to stop, for reason: its OnStop is called. The
+// launcher uses it for replicas that lost a race, so that a remote
+// container it cannot signal stops too.
+func (n *Node) Preempt(ctx context.Context, node, reason string) error {
+	if n.isClosing() {
+		return ErrClosed
+	}
+	msg := message{Kind: msgStop, Group: n.cfg.Group, Node: n.cfg.Name, Target: node, Reason: reason}
+	if err := n.sendTo(ctx, msg.encode(), func(mb *member) bool { return mb.name == node }); err != nil {
+		return fmt.Errorf("membership: %s: preempt %s: %w", n.cfg.Name, node, err)
+	}
+	return nil
 }
 
 // AnnounceReady tells every member the owners of all packs, once this

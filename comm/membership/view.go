@@ -23,6 +23,13 @@ type view struct {
 
 	ready     bool
 	firstFail *PackFailedError
+
+	// arbitrated: claims count only once declared (see Config.Arbitrated).
+	arbitrated bool
+	winner     []string // per pack: the declared winner, "" if none yet
+	// claims are pack nodes seen for the first time, for OnClaim; the
+	// Node drains them.
+	claims []Claim
 }
 
 // member is what the view knows about one node.
@@ -43,17 +50,19 @@ type pending struct {
 	err *PackFailedError
 }
 
-func newView(group string, packs int, log *slog.Logger) *view {
+func newView(group string, packs int, arbitrated bool, log *slog.Logger) *view {
 	return &view{
-		group:   group,
-		packs:   packs,
-		log:     log,
-		nodes:   make(map[string]*member),
-		owner:   make([]string, packs),
-		last:    make([]string, packs),
-		done:    make([]bool, packs),
-		failed:  make([]bool, packs),
-		pending: make([]pending, packs),
+		arbitrated: arbitrated,
+		winner:     make([]string, packs),
+		group:      group,
+		packs:      packs,
+		log:        log,
+		nodes:      make(map[string]*member),
+		owner:      make([]string, packs),
+		last:       make([]string, packs),
+		done:       make([]bool, packs),
+		failed:     make([]bool, packs),
+		pending:    make([]pending, packs),
 	}
 }
 
@@ -79,7 +88,12 @@ func (v *view) alive(name, addr string, m Meta) {
 	if p == ObserverPack {
 		return
 	}
+	if !ok {
+		v.claims = append(v.claims, Claim{Pack: p, Replica: m.Replica, Node: name, Meta: m})
+	}
 	switch cur := v.owner[p]; {
+	case v.arbitrated && v.winner[p] != name:
+		// Not (yet) declared the winner: the claim does not count.
 	case cur == "" && v.failed[p]:
 		v.log.Warn("membership: node claims a pack that already failed; ignored",
 			"node", name, "pack", p)
@@ -87,6 +101,9 @@ func (v *view) alive(name, addr string, m Meta) {
 		v.owner[p] = name
 		v.last[p] = name
 		v.pending[p] = pending{}
+	case cur != name && !ok && m.Replica != v.nodes[cur].meta.Replica:
+		v.log.Debug("membership: a speculative replica of a pack; the first claim wins",
+			"pack", p, "node", name, "replica", m.Replica, "owner", cur)
 	case cur != name && !ok:
 		v.log.Warn("membership: pack claimed twice; the first claim wins, this one is ignored",
 			"pack", p, "node", name, "owner", cur)
@@ -100,19 +117,57 @@ func (v *view) alive(name, addr string, m Meta) {
 // learn records a pack owner that another member vouches for (a ready
 // announcement): unless this view already knows the node, it counts as
 // alive, as if its join had been gossiped to us.
+// In an arbitrated group the vouching member is the arbiter, so the node
+// is the pack's winner. A member vouched for as done may be gone already:
+// it counts as done, not as alive.
 func (v *view) learn(name, addr string, m Meta) {
-	if _, ok := v.nodes[name]; ok {
+	if v.arbitrated && v.winner[m.Pack] == "" {
+		v.winner[m.Pack] = name
+	}
+	if mb, ok := v.nodes[name]; ok {
+		if mb.alive {
+			v.alive(name, mb.addr, mb.meta) // now perhaps the winner
+		}
+		return
+	}
+	if m.Done {
+		v.nodeDone(name, m.Pack)
+		v.nodes[name].meta = m
 		return
 	}
 	v.alive(name, addr, m)
 }
 
-// owners returns copies of the current owners of the packs.
+// declare records that the arbiter declared node name the winner of pack
+// p; the first declaration stands. It reports whether name is the winner.
+func (v *view) declare(p int, name string) bool {
+	if p < 0 || p >= v.packs {
+		return false
+	}
+	if v.winner[p] == "" {
+		v.winner[p] = name
+		if mb, ok := v.nodes[name]; ok && mb.alive {
+			v.alive(name, mb.addr, mb.meta)
+		}
+	}
+	return v.winner[p] == name
+}
+
+// takeClaims returns the claims seen since the last call.
+func (v *view) takeClaims() []Claim {
+	c := v.claims
+	v.claims = nil
+	return c
+}
+
+// owners returns copies of the latest owners of the packs, alive or done
+// (meta.Done set for a done one).
 func (v *view) owners() []*member {
 	out := make([]*member, 0, v.packs)
-	for _, o := range v.owner {
+	for _, o := range v.last {
 		if o != "" {
 			c := *v.nodes[o]
+			c.meta.Done = c.done
 			out = append(out, &c)
 		}
 	}
@@ -137,7 +192,7 @@ func (v *view) gone(name string, kind FailureKind) (p int, id uint64) {
 	if v.done[p] || v.failed[p] {
 		return 0, 0
 	}
-	if next := v.nextClaimant(p); next != nil {
+	if next := v.nextClaimant(p); next != nil && !v.arbitrated {
 		v.owner[p] = next.name
 		v.last[p] = next.name
 		v.log.Info("membership: pack owner gone; a replica takes over",

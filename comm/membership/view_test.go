@@ -116,7 +116,7 @@ func TestViewScenarios(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newView("g", tc.packs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			v := newView("g", tc.packs, false, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			failed := map[int]FailureKind{}
 			record := func(f *PackFailedError) {
 				if f == nil {
@@ -222,7 +222,7 @@ func TestGossipKey(t *testing.T) {
 // A pack that finished and left before this node ever saw it alive still
 // counts for the ready barrier: it passed its own.
 func TestViewDoneBeforeSeenCountsAsReady(t *testing.T) {
-	v := newView("g", 2, slog.New(slog.DiscardHandler))
+	v := newView("g", 2, false, slog.New(slog.DiscardHandler))
 	v.alive("a", "127.0.0.1:1", Meta{Group: "g", Pack: 0})
 	if v.ready {
 		t.Fatal("ready with pack 1 unseen")

@@ -26,7 +26,9 @@ const (
 const DefaultListen = ":8080"
 
 // Serve runs the action protocol server until ctx ends, then shuts it down
-// gracefully (in-flight runs get a few seconds).
+// gracefully: in-flight runs see their context cancelled (a container told
+// to stop with SIGTERM stops its pack at once) and get a few seconds to
+// answer.
 func Serve(ctx context.Context, srv *Server, log *slog.Logger) error {
 	addr := os.Getenv(EnvListen)
 	if addr == "" {
@@ -41,7 +43,8 @@ func Serve(ctx context.Context, srv *Server, log *slog.Logger) error {
 		return err
 	}
 	log.Debug("action runtime listening", "addr", ln.Addr().String(), "pid", os.Getpid())
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -168,6 +168,26 @@ func (c *container) signal(sig syscall.Signal) error {
 	return nil
 }
 
+// terminate sends SIGTERM to the process group, waits up to grace for the
+// process to exit, then kills it; it returns once the process is reaped,
+// saying which signal ended it ("" if it had exited already).
+func (c *container) terminate(grace time.Duration) string {
+	if c.cmd.Process == nil || !c.alive() {
+		<-c.exited
+		return ""
+	}
+	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-c.exited:
+		return "SIGTERM"
+	case <-t.C:
+		c.destroy()
+		return "SIGKILL"
+	}
+}
+
 // destroy kills the process and waits until it is reaped.
 func (c *container) destroy() {
 	c.kill()

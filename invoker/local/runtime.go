@@ -33,6 +33,10 @@ type Config struct {
 	// Logger receives runtime events and, at debug level, every line the
 	// containers print. Default: discard.
 	Logger *slog.Logger
+	// StopGrace is how long a preempted container (a speculative replica
+	// that lost its race) is given to exit after SIGTERM before it gets
+	// SIGKILL. Default 2 s.
+	StopGrace time.Duration
 	// Hosts, when set, places containers round-robin on these network
 	// hosts instead of the loopback: each container runs in its host's
 	// network namespace (through `ip netns exec`, so it needs root) and
@@ -94,6 +98,9 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 15 * time.Second
 	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 2 * time.Second
+	}
 	if cfg.MaxIdle == 0 {
 		cfg.MaxIdle = 1024
 	}
@@ -143,6 +150,10 @@ func (r *Runtime) RunPack(ctx context.Context, task group.PackTask) (group.PackR
 		Deadline:     action.MillisOf(task.Deadline),
 	})
 	if err != nil {
+		if errors.Is(context.Cause(ctx), group.ErrPreempted) {
+			r.preempt(c)
+			return group.PackResult{Container: info}, fmt.Errorf("container %s: %w", c.id, context.Cause(ctx))
+		}
 		healthy := errors.Is(err, action.ErrApplication) && ctx.Err() == nil
 		if !healthy {
 			err = c.exitedErr(err)
@@ -214,6 +225,18 @@ func (r *Runtime) release(c *container, healthy bool) {
 	r.mu.Unlock()
 	if !keep {
 		c.destroy()
+	}
+}
+
+// preempt stops a container whose replica lost its race: SIGTERM, then
+// SIGKILL if it is still there after StopGrace. It returns once the
+// process is reaped.
+func (r *Runtime) preempt(c *container) {
+	r.mu.Lock()
+	delete(r.busy, c)
+	r.mu.Unlock()
+	if how := c.terminate(r.cfg.StopGrace); how != "" {
+		r.log.Debug("preempted container stopped", "container", c.id, "by", how)
 	}
 }
 
