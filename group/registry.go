@@ -22,6 +22,11 @@ type App struct {
 	Params map[string]string
 	// Run is the worker function every rank executes.
 	Run WorkerFunc
+	// Check, when set, validates the parameters on the launcher before
+	// any container starts (for example that an input exists or an output
+	// does not). Launch fails with its error, wrapped in ErrBadSpec, and
+	// starts nothing. It must not change anything.
+	Check func(Params) error
 }
 
 var (
