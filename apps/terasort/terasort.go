@@ -354,31 +354,30 @@ func shuffle(ctx context.Context, col *collectives.Collectives, out []byte, boun
 	return buf, nil
 }
 
-// check validates this rank's output: its part file re-read from disk (or
-// the sorted records in memory when there is no output), filling the
-// output half of sum.
+// check validates this rank's output: its part file re-read from disk in
+// chunks (or the sorted records in memory when there is no output),
+// filling the output half of sum.
 func check(sum *summary, o options, me int, recs []byte, order []uint32) error {
-	var got []byte
+	var p PartReport
 	if o.output != "" {
 		var err error
-		if got, err = os.ReadFile(filepath.Join(o.output, PartName(me))); err != nil {
+		if p, err = scanPart(filepath.Join(o.output, PartName(me))); err != nil {
 			return fmt.Errorf("validate: %w", err)
 		}
-		if len(got) != len(recs) {
-			return fmt.Errorf("validate: %s has %d bytes, want %d", PartName(me), len(got), len(recs))
-		}
 	} else {
-		got = make([]byte, len(recs))
+		got := make([]byte, len(recs))
 		records.Permute(got, recs, order)
+		p.Records, p.Checksum = int64(len(order)), records.Sum(got)
+		if ok, at := records.IsSorted(got); !ok {
+			p.Unordered, p.violations = 1, []Violation{{Record: int64(at)}}
+		}
+		if len(got) > 0 {
+			p.first, p.last = got[:records.KeySize], got[len(got)-records.Size:len(got)-records.Size+records.KeySize]
+		}
 	}
-	sum.RecordsOut = int64(len(got) / records.Size)
-	sum.OutSum = records.Sum(got)
-	if ok, at := records.IsSorted(got); !ok {
-		sum.Unordered = int64(at)
-	}
-	if len(got) > 0 {
-		sum.First = bytes.Clone(got[:records.KeySize])
-		sum.Last = bytes.Clone(got[len(got)-records.Size : len(got)-records.Size+records.KeySize])
+	sum.RecordsOut, sum.OutSum, sum.First, sum.Last = p.Records, p.Checksum, p.first, p.last
+	if p.Unordered > 0 {
+		sum.Unordered = p.violations[0].Record
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 )
 
 // entry is what the radix sort moves: the key in two words, with the
@@ -17,57 +18,24 @@ type entry struct {
 
 // SortIndex returns the order of the records of b (len(b) a multiple of
 // Size) sorted by key: order[i] is the index of the i-th smallest record.
-// The sort is stable. It is an LSD radix sort on the key, one byte per
-// pass, over 16-byte (key, index) entries, so records themselves are never
-// moved; passes whose byte is the same in every record are skipped (one
-// counting pass makes all ten histograms). It panics when b holds 2^32
-// records or more.
+// The sort is stable. It is an MSD radix sort on the key, one byte per
+// level, over 16-byte (key, index) entries, so records themselves are never
+// moved: each level scatters a bucket by one key byte (skipped when every
+// entry has the same byte there) and recurses into the sub-buckets; buckets
+// of fewer than smallBucket entries are finished by a comparison sort of
+// the entries. It panics when b holds 2^32 records or more.
 func SortIndex(b []byte) []uint32 {
 	n := len(b) / Size
 	if uint64(n) > math.MaxUint32 {
 		panic(fmt.Sprintf("records.SortIndex: %d records, at most %d", n, uint64(math.MaxUint32)))
 	}
 	a := make([]entry, n)
-	var counts [KeySize][256]int
 	for i := range a {
 		r := b[i*Size : i*Size+KeySize]
-		hi := binary.BigEndian.Uint64(r[0:8])
 		lo := uint64(binary.BigEndian.Uint16(r[8:10]))
-		a[i] = entry{hi: hi, lo: lo<<32 | uint64(i)}
-		for k := range 8 {
-			counts[k][byte(hi>>(56-8*k))]++
-		}
-		counts[8][byte(lo>>8)]++
-		counts[9][byte(lo)]++
+		a[i] = entry{hi: binary.BigEndian.Uint64(r[0:8]), lo: lo<<32 | uint64(i)}
 	}
-	tmp := make([]entry, n)
-	for k := KeySize - 1; k >= 0; k-- {
-		if trivial(&counts[k], n) {
-			continue
-		}
-		var next [256]int
-		sum := 0
-		for d, c := range counts[k] {
-			next[d] = sum
-			sum += c
-		}
-		if k < 8 {
-			shift := uint(56 - 8*k)
-			for _, e := range a {
-				d := byte(e.hi >> shift)
-				tmp[next[d]] = e
-				next[d]++
-			}
-		} else {
-			shift := uint(40 - 8*(k-8))
-			for _, e := range a {
-				d := byte(e.lo >> shift)
-				tmp[next[d]] = e
-				next[d]++
-			}
-		}
-		a, tmp = tmp, a
-	}
+	msd(a, make([]entry, n), 0)
 	order := make([]uint32, n)
 	for i, e := range a {
 		order[i] = uint32(e.lo)
@@ -75,18 +43,75 @@ func SortIndex(b []byte) []uint32 {
 	return order
 }
 
-// trivial reports whether one digit value holds all n records, so a pass on
-// that digit would not move anything.
-func trivial(c *[256]int, n int) bool {
-	for _, v := range c {
-		if v == n {
-			return true
-		}
-		if v != 0 {
-			return false
-		}
+// smallBucket is the bucket size below which msd stops scattering and
+// sorts the entries by comparison.
+const smallBucket = 256
+
+// digit is key byte k of e.
+func digit(e entry, k int) byte {
+	if k < 8 {
+		return byte(e.hi >> (56 - 8*uint(k)))
 	}
-	return n == 0
+	return byte(e.lo >> (40 - 8*uint(k-8)))
+}
+
+func compareEntries(x, y entry) int {
+	switch {
+	case x.hi < y.hi:
+		return -1
+	case x.hi > y.hi:
+		return 1
+	case x.lo < y.lo:
+		return -1
+	case x.lo > y.lo:
+		return 1
+	}
+	return 0
+}
+
+// msd sorts a, whose entries share key bytes 0..k-1 and are in input
+// order among equal keys, by key bytes k..KeySize-1, using tmp (as long as
+// a) as scratch.
+func msd(a, tmp []entry, k int) {
+	for {
+		if len(a) < smallBucket {
+			// The index in lo makes every entry distinct and orders equal
+			// keys by input position, so this keeps the sort stable.
+			slices.SortFunc(a, compareEntries)
+			return
+		}
+		if k == KeySize {
+			return // equal keys, still in input order
+		}
+		var counts [256]int
+		for _, e := range a {
+			counts[digit(e, k)]++
+		}
+		if counts[digit(a[0], k)] == len(a) {
+			k++ // the same byte everywhere: nothing to scatter
+			continue
+		}
+		var next [256]int
+		sum := 0
+		for d, c := range counts {
+			next[d] = sum
+			sum += c
+		}
+		for _, e := range a {
+			d := digit(e, k)
+			tmp[next[d]] = e
+			next[d]++
+		}
+		copy(a, tmp[:len(a)])
+		lo := 0
+		for _, c := range counts {
+			if c > 1 {
+				msd(a[lo:lo+c], tmp[lo:lo+c], k+1)
+			}
+			lo += c
+		}
+		return
+	}
 }
 
 // Sort sorts the records of b by key, in place and stably (SortIndex, then
