@@ -49,7 +49,8 @@ func OnPackDone(fn func(done, total, ranksDone int)) LaunchOption {
 // membership), the others are told and cancelled, and every rank of the
 // group gets an error naming the failed pack. Launch returns an error only
 // when the group could not be attempted (bad spec, unknown app, no
-// observer); rank failures are in Result.Err.
+// observer, or the app's Check rejected the parameters); rank failures are
+// in Result.Err.
 func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*Result, error) {
 	cfg := launchConfig{bindAddr: "127.0.0.1", log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
@@ -59,8 +60,17 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		return nil, err
 	}
 	spec = spec.withDefaults()
-	if _, err := Lookup(spec.App); err != nil {
+	app, err := Lookup(spec.App)
+	if err != nil {
 		return nil, err
+	}
+	if app.Check != nil {
+		if err := app.Check(spec.Params); err != nil {
+			if errors.Is(err, ErrBadSpec) {
+				return nil, fmt.Errorf("%s: %w", spec.App, err)
+			}
+			return nil, fmt.Errorf("%w: %s: %w", ErrBadSpec, spec.App, err)
+		}
 	}
 	if err := CheckSpeculation(spec); err != nil {
 		return nil, err

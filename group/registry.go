@@ -30,6 +30,11 @@ type App struct {
 	// group (before its ranks register), with the pack's task; an error
 	// fails the container. Apps use it to model slow cold starts.
 	Startup func(ctx context.Context, task PackTask) error
+	// Check, when set, validates the parameters on the launcher before
+	// any container starts (for example that an input exists or an output
+	// does not). Launch fails with its error, wrapped in ErrBadSpec, and
+	// starts nothing. It must not change anything.
+	Check func(Params) error
 }
 
 var (

@@ -6,4 +6,5 @@ import (
 	_ "github.com/volley-run/volley/apps/hello"     // registers "hello"
 	_ "github.com/volley-run/volley/apps/rsakeygen" // registers "rsakeygen"
 	_ "github.com/volley-run/volley/apps/sleepexp"  // registers "sleepexp"
+	_ "github.com/volley-run/volley/apps/terasort"  // registers "terasort"
 )

@@ -1,0 +1,151 @@
+package records
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+)
+
+// entry is what the radix sort moves: the key in two words, with the
+// record's index in the low 32 bits of lo, so sorting entries by (hi, lo)
+// sorts by key and keeps equal keys in input order (a stable sort).
+type entry struct {
+	hi uint64 // key bytes 0-7, big-endian
+	lo uint64 // key bytes 8-9 in bits 32-47, record index in bits 0-31
+}
+
+// SortIndex returns the order of the records of b (len(b) a multiple of
+// Size) sorted by key: order[i] is the index of the i-th smallest record.
+// The sort is stable. It is an MSD radix sort on the key, one byte per
+// level, over 16-byte (key, index) entries, so records themselves are never
+// moved: each level scatters a bucket by one key byte (skipped when every
+// entry has the same byte there) and recurses into the sub-buckets; buckets
+// of fewer than smallBucket entries are finished by a comparison sort of
+// the entries. It panics when b holds 2^32 records or more.
+func SortIndex(b []byte) []uint32 {
+	n := len(b) / Size
+	if uint64(n) > math.MaxUint32 {
+		panic(fmt.Sprintf("records.SortIndex: %d records, at most %d", n, uint64(math.MaxUint32)))
+	}
+	a := make([]entry, n)
+	for i := range a {
+		r := b[i*Size : i*Size+KeySize]
+		lo := uint64(binary.BigEndian.Uint16(r[8:10]))
+		a[i] = entry{hi: binary.BigEndian.Uint64(r[0:8]), lo: lo<<32 | uint64(i)}
+	}
+	msd(a, make([]entry, n), 0)
+	order := make([]uint32, n)
+	for i, e := range a {
+		order[i] = uint32(e.lo)
+	}
+	return order
+}
+
+// smallBucket is the bucket size below which msd stops scattering and
+// sorts the entries by comparison.
+const smallBucket = 256
+
+// digit is key byte k of e.
+func digit(e entry, k int) byte {
+	if k < 8 {
+		return byte(e.hi >> (56 - 8*uint(k)))
+	}
+	return byte(e.lo >> (40 - 8*uint(k-8)))
+}
+
+func compareEntries(x, y entry) int {
+	switch {
+	case x.hi < y.hi:
+		return -1
+	case x.hi > y.hi:
+		return 1
+	case x.lo < y.lo:
+		return -1
+	case x.lo > y.lo:
+		return 1
+	}
+	return 0
+}
+
+// msd sorts a, whose entries share key bytes 0..k-1 and are in input
+// order among equal keys, by key bytes k..KeySize-1, using tmp (as long as
+// a) as scratch.
+func msd(a, tmp []entry, k int) {
+	for {
+		if len(a) < smallBucket {
+			// The index in lo makes every entry distinct and orders equal
+			// keys by input position, so this keeps the sort stable.
+			slices.SortFunc(a, compareEntries)
+			return
+		}
+		if k == KeySize {
+			return // equal keys, still in input order
+		}
+		var counts [256]int
+		for _, e := range a {
+			counts[digit(e, k)]++
+		}
+		if counts[digit(a[0], k)] == len(a) {
+			k++ // the same byte everywhere: nothing to scatter
+			continue
+		}
+		var next [256]int
+		sum := 0
+		for d, c := range counts {
+			next[d] = sum
+			sum += c
+		}
+		for _, e := range a {
+			d := digit(e, k)
+			tmp[next[d]] = e
+			next[d]++
+		}
+		copy(a, tmp[:len(a)])
+		lo := 0
+		for _, c := range counts {
+			if c > 1 {
+				msd(a[lo:lo+c], tmp[lo:lo+c], k+1)
+			}
+			lo += c
+		}
+		return
+	}
+}
+
+// Sort sorts the records of b by key, in place and stably (SortIndex, then
+// one permutation through a buffer of len(b) bytes).
+func Sort(b []byte) {
+	order := SortIndex(b)
+	out := make([]byte, len(b))
+	Permute(out, b, order)
+	copy(b, out)
+}
+
+// Permute writes the records of src in the given order to dst, which must
+// have room for len(order) records.
+func Permute(dst, src []byte, order []uint32) {
+	for i, j := range order {
+		copy(dst[i*Size:(i+1)*Size], src[int(j)*Size:int(j)*Size+Size])
+	}
+}
+
+// writeChunk is how many records WriteOrdered gathers per write.
+const writeChunk = 10486 // ~1 MiB
+
+// WriteOrdered writes the records of b to w in the given order, gathering
+// them into 1 MiB chunks, so a sorted copy of b is never held in memory.
+func WriteOrdered(w io.Writer, b []byte, order []uint32) error {
+	buf := make([]byte, 0, writeChunk*Size)
+	for len(order) > 0 {
+		k := min(writeChunk, len(order))
+		buf = buf[:k*Size]
+		Permute(buf, b, order[:k])
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		order = order[k:]
+	}
+	return nil
+}

@@ -1,0 +1,453 @@
+package terasort
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/volley-run/volley/apps/terasort/records"
+	"github.com/volley-run/volley/collectives"
+	"github.com/volley-run/volley/group"
+)
+
+// DefaultRecords is the size of the data set the job generates when it is
+// given no input.
+const DefaultRecords = 1_000_000
+
+func init() {
+	group.Register(group.App{
+		Name:    "terasort",
+		Summary: "sorts 100-byte records by their 10-byte key (sample, AllToAllv shuffle, radix sort) and validates the output",
+		Params: map[string]string{
+			"input":    "record file or directory of record files (e.g. from volley teragen); default: generate the input",
+			"records":  fmt.Sprintf("records to generate when there is no input (default %d)", DefaultRecords),
+			"seed":     "seed of the generated input (default 1)",
+			"ascii":    "generate gensort -a printable records (default false)",
+			"output":   "directory to create for the sorted part files and the _SUCCESS marker; must not exist (default: sort in memory, write nothing)",
+			"samples":  "keys each rank samples to pick the partition boundaries (default 1000)",
+			"validate": "re-read and check the output (order, count, checksum) before writing the marker (default true)",
+		},
+		Check: Check,
+		Run:   Run,
+	})
+}
+
+// options are the job's parsed parameters.
+type options struct {
+	input    string
+	output   string
+	records  int64
+	seed     uint64
+	form     records.Form
+	samples  int
+	validate bool
+}
+
+func parseOptions(p group.Params) (options, error) {
+	o := options{input: p.String("input", ""), output: p.String("output", ""), form: records.Binary}
+	n, err := p.Int("records", DefaultRecords)
+	if err != nil {
+		return o, err
+	}
+	if _, given := p["records"]; given && o.input != "" {
+		return o, fmt.Errorf("%w: give input or records, not both", group.ErrBadSpec)
+	}
+	if n < 0 {
+		return o, fmt.Errorf("%w: records must be >= 0, got %d", group.ErrBadSpec, n)
+	}
+	o.records = int64(n)
+	if o.seed, err = strconv.ParseUint(p.String("seed", "1"), 10, 64); err != nil {
+		return o, fmt.Errorf("%w: parameter seed=%q is not an unsigned integer", group.ErrBadSpec, p["seed"])
+	}
+	ascii, err := boolParam(p, "ascii", false)
+	if err != nil {
+		return o, err
+	}
+	if ascii {
+		o.form = records.ASCII
+	}
+	if o.samples, err = p.Int("samples", 1000); err != nil {
+		return o, err
+	}
+	if o.samples < 1 {
+		return o, fmt.Errorf("%w: samples must be >= 1, got %d", group.ErrBadSpec, o.samples)
+	}
+	if o.validate, err = boolParam(p, "validate", true); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+func boolParam(p group.Params, key string, def bool) (bool, error) {
+	v, ok := p[key]
+	if !ok {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%w: parameter %s=%q is not true or false", group.ErrBadSpec, key, v)
+	}
+	return b, nil
+}
+
+// Check is the launcher-side check of the parameters, before any container
+// starts: they parse, the input is readable and made of whole records, and
+// the output does not exist yet.
+func Check(p group.Params) error {
+	o, err := parseOptions(p)
+	if err != nil {
+		return err
+	}
+	if o.input != "" {
+		if _, err := OpenInput(o.input); err != nil {
+			return err
+		}
+	}
+	if o.output != "" {
+		if _, err := os.Lstat(o.output); err == nil {
+			return fmt.Errorf("output %s already exists; give a new directory", o.output)
+		}
+	}
+	return nil
+}
+
+// Timings are a rank's time in each stage, in milliseconds.
+type Timings struct {
+	Read      float64 `json:"read"` // read the input, or generate it
+	Sample    float64 `json:"sample"`
+	Partition float64 `json:"partition"`
+	Shuffle   float64 `json:"shuffle"`
+	Sort      float64 `json:"sort"`
+	Write     float64 `json:"write"`
+	Validate  float64 `json:"validate"`
+	Total     float64 `json:"total"`
+}
+
+// Result is what each rank returns.
+type Result struct {
+	Rank       int   `json:"rank"`
+	RecordsIn  int64 `json:"records_in"`
+	RecordsOut int64 `json:"records_out"`
+	BytesOut   int64 `json:"bytes_out"`
+	// Part is the part file this rank wrote, relative to the output.
+	Part      string  `json:"part,omitempty"`
+	Validated bool    `json:"validated"`
+	Ms        Timings `json:"ms"`
+	// Job is the whole job's summary, on rank 0 only.
+	Job *JobSummary `json:"job,omitempty"`
+}
+
+// JobSummary is rank 0's view of the whole job.
+type JobSummary struct {
+	Records int64 `json:"records"`
+	// Checksum is the input's checksum, which the output matched (empty
+	// with validate=false).
+	Checksum string `json:"checksum,omitempty"`
+	// Skew is the largest part over the mean part size.
+	Skew   float64 `json:"skew"`
+	Output string  `json:"output,omitempty"`
+
+	checksum records.Checksum
+}
+
+// summary is what each rank tells the others after writing, to agree on
+// the verdict.
+type summary struct {
+	Err        string           `json:"err,omitempty"`
+	RecordsIn  int64            `json:"in"`
+	InSum      records.Checksum `json:"in_sum"`
+	RecordsOut int64            `json:"out"`
+	OutSum     records.Checksum `json:"out_sum"`
+	First      []byte           `json:"first,omitempty"`
+	Last       []byte           `json:"last,omitempty"`
+	// Unordered is the index of the first record of the part out of
+	// order, or -1.
+	Unordered int64 `json:"unordered"`
+}
+
+// Run is terasort's worker function.
+func Run(ctx context.Context, w *group.Worker) (any, error) {
+	o, err := parseOptions(w.Params())
+	if err != nil {
+		return nil, err
+	}
+	col := collectives.New(w.Comm())
+	me, n := w.Rank(), w.Size()
+	res := Result{Rank: me}
+	start := time.Now()
+	clock := start
+	lap := func(dst *float64) {
+		now := time.Now()
+		*dst = float64(now.Sub(clock).Microseconds()) / 1000
+		clock = now
+	}
+
+	// Read (or generate) this rank's share; rank 0 makes the output.
+	data, loadErr := load(o, me, n)
+	if loadErr == nil && me == 0 && o.output != "" {
+		loadErr = createOutput(o.output)
+	}
+	var inSum records.Checksum
+	if loadErr == nil && o.validate {
+		inSum = records.Sum(data)
+	}
+	res.RecordsIn = int64(len(data) / records.Size)
+	lap(&res.Ms.Read)
+
+	// Sample and agree on the splitters; a rank that failed to load says
+	// so here, and every rank stops.
+	msg := []byte{0}
+	if loadErr != nil {
+		msg = append([]byte{1}, loadErr.Error()...)
+	} else {
+		for _, k := range Sample(data, o.samples) {
+			msg = append(msg, k.Bytes()...)
+		}
+	}
+	all, err := allGatherBytes(ctx, col, msg)
+	if err != nil {
+		return nil, fmt.Errorf("exchange samples: %w", err)
+	}
+	if loadErr != nil {
+		return nil, loadErr
+	}
+	var samples []records.Key
+	for r, m := range all {
+		if m[0] != 0 {
+			return nil, fmt.Errorf("rank %d failed: %s", r, m[1:])
+		}
+		for b := m[1:]; len(b) >= records.KeySize; b = b[records.KeySize:] {
+			samples = append(samples, records.KeyOf(b))
+		}
+	}
+	splitters := Splitters(samples, n)
+	lap(&res.Ms.Sample)
+
+	out, bounds := Partition(data, splitters)
+	data = nil // the partitioned copy replaces it
+	lap(&res.Ms.Partition)
+
+	sorted, err := shuffle(ctx, col, out, bounds)
+	if err != nil {
+		return nil, fmt.Errorf("shuffle: %w", err)
+	}
+	out = nil
+	res.RecordsOut = int64(len(sorted) / records.Size)
+	res.BytesOut = int64(len(sorted))
+	lap(&res.Ms.Shuffle)
+
+	order := records.SortIndex(sorted)
+	lap(&res.Ms.Sort)
+
+	sum := summary{RecordsIn: res.RecordsIn, InSum: inSum, RecordsOut: res.RecordsOut, Unordered: -1}
+	var jobErr error
+	if o.output != "" {
+		res.Part = PartName(me)
+		jobErr = writePart(o.output, me, func(w io.Writer) error { return records.WriteOrdered(w, sorted, order) })
+	}
+	lap(&res.Ms.Write)
+
+	if jobErr == nil && o.validate {
+		jobErr = check(&sum, o, me, sorted, order)
+		res.Validated = jobErr == nil
+	}
+	lap(&res.Ms.Validate)
+	if jobErr != nil {
+		sum.Err = jobErr.Error()
+	}
+
+	// Agree on the verdict; rank 0 then marks the output complete.
+	b, err := json.Marshal(sum)
+	if err != nil {
+		return nil, err
+	}
+	all, err = allGatherBytes(ctx, col, b)
+	if err != nil {
+		return nil, fmt.Errorf("exchange summaries: %w", err)
+	}
+	sums := make([]summary, n)
+	for r, m := range all {
+		if err := json.Unmarshal(m, &sums[r]); err != nil {
+			return nil, fmt.Errorf("summary of rank %d: %w", r, err)
+		}
+	}
+	if jobErr != nil {
+		return nil, jobErr
+	}
+	job, err := verdict(sums, o.validate)
+	if err != nil {
+		return nil, err
+	}
+	if me == 0 {
+		if o.output != "" {
+			m := Manifest{Records: job.Records, Parts: n, Sorted: true, Validated: o.validate}
+			if o.validate {
+				m.Checksum = &job.checksum
+			}
+			if o.input == "" {
+				m.Form, m.Seed = o.form.String(), &o.seed
+			}
+			if err := writeManifest(o.output, m); err != nil {
+				return nil, err
+			}
+			job.Output = o.output
+		}
+		res.Job = &job
+	}
+	res.Ms.Total = float64(time.Since(start).Microseconds()) / 1000
+	return res, nil
+}
+
+// load returns rank me's share of the input.
+func load(o options, me, n int) ([]byte, error) {
+	if o.input == "" {
+		lo, hi := share(o.records, me, n)
+		b := make([]byte, (hi-lo)*records.Size)
+		records.Generate(b, uint64(lo), o.seed, o.form)
+		return b, nil
+	}
+	in, err := OpenInput(o.input)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := share(in.Records, me, n)
+	return in.Read(lo, hi)
+}
+
+// shuffle sends out[bounds[j]:bounds[j+1]] to rank j and returns what every
+// rank sent here, in rank order, in one buffer.
+func shuffle(ctx context.Context, col *collectives.Collectives, out []byte, bounds []int) ([]byte, error) {
+	n := col.Size()
+	counts := make([]byte, 8*n)
+	send := make([][]byte, n)
+	for j := range n {
+		send[j] = out[bounds[j]:bounds[j+1]]
+		binary.LittleEndian.PutUint64(counts[8*j:], uint64(len(send[j])))
+	}
+	got := make([]byte, 8*n)
+	if err := col.AllToAll(ctx, counts, got); err != nil {
+		return nil, err
+	}
+	lens := make([]int, n)
+	total := 0
+	for i := range n {
+		lens[i] = int(binary.LittleEndian.Uint64(got[8*i:]))
+		total += lens[i]
+	}
+	buf := make([]byte, total)
+	recv := make([][]byte, n)
+	off := 0
+	for i, l := range lens {
+		recv[i] = buf[off : off+l : off+l]
+		off += l
+	}
+	if err := col.AllToAllv(ctx, send, recv); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// check validates this rank's output: its part file re-read from disk in
+// chunks (or the sorted records in memory when there is no output),
+// filling the output half of sum.
+func check(sum *summary, o options, me int, recs []byte, order []uint32) error {
+	var p PartReport
+	if o.output != "" {
+		var err error
+		if p, err = scanPart(filepath.Join(o.output, PartName(me))); err != nil {
+			return fmt.Errorf("validate: %w", err)
+		}
+	} else {
+		got := make([]byte, len(recs))
+		records.Permute(got, recs, order)
+		p.Records, p.Checksum = int64(len(order)), records.Sum(got)
+		if ok, at := records.IsSorted(got); !ok {
+			p.Unordered, p.violations = 1, []Violation{{Record: int64(at)}}
+		}
+		if len(got) > 0 {
+			p.first, p.last = got[:records.KeySize], got[len(got)-records.Size:len(got)-records.Size+records.KeySize]
+		}
+	}
+	sum.RecordsOut, sum.OutSum, sum.First, sum.Last = p.Records, p.Checksum, p.first, p.last
+	if p.Unordered > 0 {
+		sum.Unordered = p.violations[0].Record
+	}
+	return nil
+}
+
+// verdict checks the ranks' summaries: no rank failed, every record came
+// out once (counts), and, when validating, every part is sorted, parts are
+// in order, and the output checksum equals the input's. Every rank reaches
+// the same verdict from the same summaries.
+func verdict(sums []summary, validate bool) (JobSummary, error) {
+	var job JobSummary
+	var in, out int64
+	var inSum, outSum records.Checksum
+	var largest int64
+	var prev []byte
+	prevRank := -1
+	for r, s := range sums {
+		if s.Err != "" {
+			return job, fmt.Errorf("rank %d failed: %s", r, s.Err)
+		}
+		in += s.RecordsIn
+		out += s.RecordsOut
+		largest = max(largest, s.RecordsOut)
+		inSum.Merge(s.InSum)
+		outSum.Merge(s.OutSum)
+		if !validate {
+			continue
+		}
+		if s.Unordered >= 0 {
+			return job, fmt.Errorf("validation: %s: record %d is out of order", PartName(r), s.Unordered)
+		}
+		if s.RecordsOut == 0 {
+			continue
+		}
+		if prev != nil && bytes.Compare(s.First, prev) < 0 {
+			return job, fmt.Errorf("validation: %s starts with key %x, below the last key %x of %s", PartName(r), s.First, prev, PartName(prevRank))
+		}
+		prev, prevRank = s.Last, r
+	}
+	if in != out {
+		return job, fmt.Errorf("validation: read %d records but wrote %d", in, out)
+	}
+	if validate && inSum != outSum {
+		return job, fmt.Errorf("validation: output checksum %v differs from the input's %v", outSum, inSum)
+	}
+	job.Records = out
+	if validate {
+		job.Checksum, job.checksum = inSum.String(), inSum
+	}
+	if out > 0 {
+		job.Skew = float64(largest) * float64(len(sums)) / float64(out)
+	}
+	return job, nil
+}
+
+// allGatherBytes gives every rank every rank's data, of any length: an
+// AllGather of the lengths, then an AllGatherv.
+func allGatherBytes(ctx context.Context, col *collectives.Collectives, data []byte) ([][]byte, error) {
+	n := col.Size()
+	l := make([]byte, 8)
+	binary.LittleEndian.PutUint64(l, uint64(len(data)))
+	lens := make([]byte, 8*n)
+	if err := col.AllGather(ctx, l, lens); err != nil {
+		return nil, err
+	}
+	recv := make([][]byte, n)
+	for i := range recv {
+		recv[i] = make([]byte, binary.LittleEndian.Uint64(lens[8*i:]))
+	}
+	if err := col.AllGatherv(ctx, data, recv); err != nil {
+		return nil, err
+	}
+	return recv, nil
+}
