@@ -58,8 +58,14 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		return nil, err
 	}
 	spec = spec.withDefaults()
-	if _, err := Lookup(spec.App); err != nil {
+	app, err := Lookup(spec.App)
+	if err != nil {
 		return nil, err
+	}
+	if app.Check != nil {
+		if err := app.Check(spec.Params); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrBadSpec, spec.App, err)
+		}
 	}
 	packs, err := PlanPacks(spec.Workers, spec.Granularity)
 	if err != nil {

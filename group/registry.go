@@ -22,6 +22,12 @@ type App struct {
 	Params map[string]string
 	// Run is the worker function every rank executes.
 	Run WorkerFunc
+	// Check, when set, vets the parameters on the launcher before any
+	// container starts (for example that an input file exists), so bad
+	// input fails fast as bad usage. Launch wraps its error in
+	// ErrBadSpec. Workers must still handle bad input themselves: Check
+	// runs where the launcher runs, which need not be where they do.
+	Check func(Params) error
 }
 
 var (

@@ -30,6 +30,7 @@ them talk by message passing, and returns every rank's result.`,
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	root.AddCommand(newRunCmd(&g), newAppsCmd(), newWorkerCmd(&g), newBenchCmd())
+	root.AddCommand(newGraphgenCmd())
 	return root
 }
 
