@@ -1,8 +1,10 @@
 // Package pagerank is the distributed PageRank job: `volley run pagerank
 // -p graph=FILE`. Vertices are hashed over the ranks (vertex v belongs to
-// rank v mod N). Each pack reads the edge list once, its ranks taking
-// every g-th line, and hands every edge to the pack mate that owns its
-// source, so loading moves no bytes between containers. Each iteration a
+// rank v mod N). Each pack reads the edge list once, its ranks taking a
+// share each, and hands every edge to the pack mate that owns its
+// source, so loading moves no bytes between containers (a plain file is
+// cut in byte ranges; a gzip stream is decompressed by every rank, each
+// parsing every g-th line). Each iteration a
 // rank adds up its edges' contributions per target, the pack combines
 // them per target (inside the container, zero-copy), and one vector per
 // remote owner crosses the network (AllToAllv); the rank mass of
@@ -130,8 +132,8 @@ func run(ctx context.Context, c *comm.Comm, cfg config) (*Result, error) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// load reads this rank's lines of the graph (every gp-th line, so the
-// pack reads the file once), keeps the edges whose source its pack owns,
+// load reads this rank's part of the graph (1/gp of it, so the pack
+// reads the file once), keeps the edges whose source its pack owns,
 // hands each to the mate that owns the source, and learns the vertex
 // count. Rank 0 also checks that the rank file is not there yet. A
 // failure on any rank fails every rank with the same message.
@@ -139,7 +141,7 @@ func (j *job) load(ctx context.Context) error {
 	l, p := j.l, j.l.pack(j.me)
 	toMate := make([][]uint32, j.gp) // pairs: local source, target
 	maxV := int64(0)
-	err := graph.Scan(j.cfg.graph, func(line int) bool { return (line-1)%j.gp == j.li }, func(e graph.Edge) {
+	err := graph.ScanPart(j.cfg.graph, j.li, j.gp, func(e graph.Edge) {
 		maxV = max(maxV, int64(e.Src)+1, int64(e.Dst)+1)
 		if o := l.owner(e.Src); l.pack(o) == p {
 			toMate[o-j.lo] = append(toMate[o-j.lo], uint32(l.local(e.Src)), e.Dst)

@@ -35,26 +35,34 @@ type plan struct {
 }
 
 // planSends groups the targets of a rank's edges by the pack mate that is
-// their proxy and gives every edge its slot.
+// their proxy and gives every edge its slot; each mate's targets are in
+// the order the edges first name them.
 func planSends(l layout, me int, dsts []uint32) (slot []int32, mateOff []int, mateTargets [][]uint32) {
 	p := l.pack(me)
 	lo, hi := l.packRange(p)
+	seen := make([]map[uint32]int32, hi-lo)
+	for m := range seen {
+		seen[m] = map[uint32]int32{}
+	}
 	mateTargets = make([][]uint32, hi-lo)
-	for _, t := range dsts {
-		m := l.proxy(p, l.owner(t)) - lo
-		mateTargets[m] = append(mateTargets[m], t)
-	}
-	mateOff = make([]int, hi-lo+1)
-	for m := range mateTargets {
-		slices.Sort(mateTargets[m])
-		mateTargets[m] = slices.Clip(slices.Compact(mateTargets[m]))
-		mateOff[m+1] = mateOff[m] + len(mateTargets[m])
-	}
+	mates := make([]int32, len(dsts))
 	slot = make([]int32, len(dsts))
 	for e, t := range dsts {
 		m := l.proxy(p, l.owner(t)) - lo
-		k, _ := slices.BinarySearch(mateTargets[m], t)
-		slot[e] = int32(mateOff[m] + k)
+		k, ok := seen[m][t]
+		if !ok {
+			k = int32(len(mateTargets[m]))
+			seen[m][t] = k
+			mateTargets[m] = append(mateTargets[m], t)
+		}
+		mates[e], slot[e] = int32(m), k
+	}
+	mateOff = make([]int, hi-lo+1)
+	for m := range mateTargets {
+		mateOff[m+1] = mateOff[m] + len(mateTargets[m])
+	}
+	for e, m := range mates {
+		slot[e] += int32(mateOff[m])
 	}
 	return slot, mateOff, mateTargets
 }

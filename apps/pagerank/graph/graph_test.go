@@ -296,3 +296,65 @@ func TestTop(t *testing.T) {
 		t.Fatal("top 5 of 1")
 	}
 }
+
+func TestScanPart(t *testing.T) {
+	g, err := DefaultRMAT(7).Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"g.txt", "g.txt.gz"} {
+		path := filepath.Join(dir, name)
+		if err := WriteEdgeList(path, []string{"a comment", "another"}, g.Edges); err != nil {
+			t.Fatal(err)
+		}
+		partsList := []int{1, 2, 3, 7, 64, 3000} // more parts than lines, too
+		if strings.HasSuffix(name, ".gz") {
+			partsList = []int{1, 3, 7} // each part reads the whole stream
+		}
+		for _, parts := range partsList {
+			var all []Edge
+			for part := range parts {
+				if err := ScanPart(path, part, parts, func(e Edge) { all = append(all, e) }); err != nil {
+					t.Fatalf("%s part %d/%d: %v", name, part, parts, err)
+				}
+			}
+			slices.SortFunc(all, func(a, b Edge) int {
+				if a.Src != b.Src {
+					return cmpU32(a.Src, b.Src)
+				}
+				return cmpU32(a.Dst, b.Dst)
+			})
+			if !slices.Equal(all, g.Edges) {
+				t.Fatalf("%s in %d parts: %d edges, want %d", name, parts, len(all), len(g.Edges))
+			}
+		}
+	}
+	// A malformed line is named by its number, whichever part meets it.
+	text := "# c\n0 1\n1 2\n2 3\n3 4\n4 x\n5 6\n"
+	for _, gz := range []bool{false, true} {
+		data := []byte(text)
+		if gz {
+			data = gzipped(t, text)
+		}
+		path := writeTemp(t, "bad.txt", data)
+		for _, parts := range []int{1, 2, 3, 4} {
+			found := 0
+			for part := range parts {
+				err := ScanPart(path, part, parts, func(Edge) {})
+				var le *LineError
+				if errors.As(err, &le) {
+					found++
+					if le.Line != 6 || le.Text != "4 x" {
+						t.Errorf("gzip %v, part %d/%d: %v; want line 6", gz, part, parts, err)
+					}
+				} else if err != nil {
+					t.Errorf("gzip %v, part %d/%d: %v", gz, part, parts, err)
+				}
+			}
+			if found != 1 {
+				t.Errorf("gzip %v, %d parts: %d parts saw the bad line, want 1", gz, parts, found)
+			}
+		}
+	}
+}
