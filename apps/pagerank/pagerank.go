@@ -1,17 +1,20 @@
 // Package pagerank is the distributed PageRank job: `volley run pagerank
-// -p graph=FILE`. Vertices are hashed over the ranks (vertex v belongs to
-// rank v mod N). Each pack reads the edge list once, its ranks taking a
-// share each, and hands every edge to the pack mate that owns its
-// source, so loading moves no bytes between containers (a plain file is
-// cut in byte ranges; a gzip stream is decompressed by every rank, each
-// parsing every g-th line). Each iteration a
-// rank adds up its edges' contributions per target, the pack combines
-// them per target (inside the container, zero-copy), and one vector per
-// remote owner crosses the network (AllToAllv); the rank mass of
-// vertices without out-edges and the L1 change are summed with
+// -p graph=FILE`.
+//
+// Vertices are hashed over the ranks: vertex v belongs to rank v mod N.
+// Each pack reads the edge list once, its ranks taking a share each (a
+// plain file is cut in byte ranges; a gzip stream is decompressed by
+// every rank, each parsing every g-th line), and hands every edge to the
+// pack mate that owns its source, so loading moves no bytes between
+// containers.
+//
+// Each iteration a rank adds up its edges' contributions per target, the
+// pack combines them per target (inside the container, zero-copy), and
+// one vector per remote owner crosses the network (AllToAllv); the rank
+// mass of vertices without out-edges and the L1 change are summed with
 // AllReduce. Rank 0 returns the top-k vertices and, with out=FILE, writes
-// the rank file. The package graph holds the single-process reference
-// the results are checked against.
+// the rank file. Package graph holds the single-process reference the
+// results are checked against.
 package pagerank
 
 import (
