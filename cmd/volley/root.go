@@ -31,6 +31,7 @@ them talk by message passing, and returns every rank's result.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	root.AddCommand(newRunCmd(&g), newAppsCmd(), newWorkerCmd(&g), newBenchCmd())
 	root.AddCommand(newTeragenCmd(), newTeravalidateCmd())
+	root.AddCommand(newGraphgenCmd())
 	return root
 }
 
