@@ -27,7 +27,7 @@ func TestTCP(t *testing.T) {
 
 func TestSCTP(t *testing.T) {
 	if ok, reason := SCTPAvailable(); !ok {
-		t.Skipf("the kernel lacks SCTP here (%s); the comm/sctp VM tests cover the sctp transport", reason)
+		t.Skipf("the kernel lacks SCTP here (%s); comm/transport/vmtest/run.sh runs this test in a VM", reason)
 	}
 	tr, err := New("sctp")
 	if err != nil {
