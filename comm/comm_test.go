@@ -36,7 +36,7 @@ func startCluster(t *testing.T, n, g int, mod func(*Config)) *cluster {
 	cl := &cluster{}
 	var seeds []string
 	for p := range packs {
-		cfg := Config{Group: "g-test", Secret: testSecret, Workers: n, Granularity: g, Pack: p, Transport: "tcp", Seeds: seeds}
+		cfg := Config{Group: "g-test", Secret: testSecret, Workers: n, Granularity: g, Pack: p, Transport: *testTransport, Seeds: seeds}
 		if mod != nil {
 			mod(&cfg)
 		}
@@ -400,7 +400,7 @@ func TestRefusesWrongSecretAndGroup(t *testing.T) {
 	cl.nodes[0].mu.Lock()
 	addr := cl.nodes[0].ln.Addr()
 	cl.nodes[0].mu.Unlock()
-	tr, err := transport.New("tcp")
+	tr, err := transport.New(*testTransport)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +432,7 @@ func TestRefusesWrongSecretAndGroup(t *testing.T) {
 	// in never becomes ready.
 	short, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	intruder, err := Start(short, Config{Group: "g-test", Secret: []byte("wrong-secret-0123456789"), Workers: 3, Granularity: 1, Pack: 2, Transport: "tcp", Seeds: []string{cl.nodes[0].MembershipAddr()}})
+	intruder, err := Start(short, Config{Group: "g-test", Secret: []byte("wrong-secret-0123456789"), Workers: 3, Granularity: 1, Pack: 2, Transport: *testTransport, Seeds: []string{cl.nodes[0].MembershipAddr()}})
 	if err == nil {
 		err = intruder.WaitReady(short)
 		intruder.Close(ctx)

@@ -435,7 +435,7 @@ func (n *Node) postRemote(ctx context.Context, src, dst, tag int, data []byte) (
 	if err != nil {
 		return nil, err
 	}
-	stream := streamFor(src, dst)
+	stream := streamFor(src, dst, n.cfg.Granularity)
 	if len(data) == 0 || (len(data) <= n.cfg.EagerLimit && l.reserveEager(src, dst, len(data))) {
 		payload, codec := n.compress(data)
 		h := wire.Header{Kind: wire.KindEager, Flags: uint8(codec), Src: int32(src), Dst: int32(dst), Tag: int32(tag), Size: uint64(len(data))}
@@ -461,9 +461,12 @@ func (n *Node) compress(data []byte) ([]byte, wire.Codec) {
 	return out, n.codec
 }
 
-// streamFor spreads rank pairs over SCTP streams, so that one slow pair
-// does not hold up the others; every message of a pair uses one stream,
-// which keeps them in order.
-func streamFor(src, dst int) uint16 {
-	return uint16(1 + (src*7919+dst)%1023)
+// streamFor gives each pair of ranks its own SCTP stream on the
+// connection between their two packs, so that one slow pair does not hold
+// up the others, and every message of a pair uses one stream, which keeps
+// them in order. A connection carries the g*g pairs of two packs; they get
+// streams 1..DefaultSCTPStreams-1 (stream 0 is left to the link's own
+// frames), one each while g*g < DefaultSCTPStreams, spread evenly beyond.
+func streamFor(src, dst, g int) uint16 {
+	return uint16(1 + ((src%g)*g+dst%g)%(transport.DefaultSCTPStreams-1))
 }

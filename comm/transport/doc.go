@@ -23,6 +23,9 @@
 // New("auto") picks sctp when SCTPAvailable reports kernel support, else
 // tcp; Name says which. Both ends must use the same transport.
 //
+// Kernels without SCTP skip the sctp tests; vmtest/run.sh runs them, and
+// the comm suite over sctp, against real kernel SCTP inside a qemu VM.
+//
 // Both implementations let Close unblock a blocked ReadFrame or WriteFrame
 // from another goroutine, bound Dial by its context, enforce a payload limit
 // (Config.MaxPayload) on what the peer sends, and fail cleanly (an error

@@ -106,13 +106,17 @@ func (t *sctpTransport) socketConfig(sndTimeout time.Duration) *sctp.SocketConfi
 	}
 }
 
-// setup sets buffers and SCTP_NODELAY on a new socket.
+// setup sets buffers and SCTP_NODELAY on a new socket. Linux sends an
+// SCTP message whole and refuses one larger than the socket's send buffer
+// (EMSGSIZE), so the send buffer asked for holds at least the largest
+// frame; whether the kernel grants it, the Conn checks (sendLimit).
 func (t *sctpTransport) setup(fd int) error {
 	if size := t.cfg.SocketBuffer; size > 0 {
-		for _, o := range [][2]int{{syscall.SO_SNDBUFFORCE, syscall.SO_SNDBUF}, {syscall.SO_RCVBUFFORCE, syscall.SO_RCVBUF}} {
-			if syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, o[0], size) != nil {
-				if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, o[1], size); err != nil {
-					return fmt.Errorf("set socket buffer %d: %w", size, err)
+		snd := max(size, wire.HeaderLen+t.cfg.MaxPayload+sctpSendSlack)
+		for _, o := range [][3]int{{syscall.SO_SNDBUFFORCE, syscall.SO_SNDBUF, snd}, {syscall.SO_RCVBUFFORCE, syscall.SO_RCVBUF, size}} {
+			if syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, o[0], o[2]) != nil {
+				if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, o[1], o[2]); err != nil {
+					return fmt.Errorf("set socket buffer %d: %w", o[2], err)
 				}
 			}
 		}
@@ -295,6 +299,11 @@ func (l *sctpListener) Close() error {
 // recvmsg.
 const sctpStage = 8 << 10
 
+// sctpSendSlack is kept free in the send buffer beyond a frame's bytes: a
+// message must fit the buffer's free space, which the kernel's own
+// bookkeeping takes a little of.
+const sctpSendSlack = 1 << 10
+
 // sndrcvLen is sizeof(struct sctp_sndrcvinfo).
 const sndrcvLen = int(unsafe.Sizeof(sctp.SndRcvInfo{}))
 
@@ -302,7 +311,9 @@ type sctpConn struct {
 	f          *os.File
 	rc         syscall.RawConn
 	ostreams   uint16
-	maxPayload int
+	maxPayload int // largest payload accepted from the peer
+	maxSend    int // largest payload this socket's send buffer lets us send
+	sndbuf     int
 	remote     string
 	closed     atomic.Bool
 
@@ -328,6 +339,10 @@ func newSCTPConn(fd int, cfg Config) (*sctpConn, error) {
 		// carries the stream number.
 		err = sc.SubscribeEvents(sctp.SCTP_EVENT_DATA_IO)
 	}
+	sndbuf := 0
+	if err == nil {
+		sndbuf, err = syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+	}
 	ostreams := uint16(1)
 	if err == nil {
 		if st, serr := sc.GetStatus(); serr == nil && st.Ostreams > 0 {
@@ -351,6 +366,8 @@ func newSCTPConn(fd int, cfg Config) (*sctpConn, error) {
 		rc:         rc,
 		ostreams:   ostreams,
 		maxPayload: cfg.MaxPayload,
+		maxSend:    min(cfg.MaxPayload, sndbuf-wire.HeaderLen-sctpSendSlack),
+		sndbuf:     sndbuf,
 		remote:     remote,
 		woob:       make([]byte, unix.CmsgSpace(sndrcvLen)),
 		infoOff:    unix.CmsgLen(0),
@@ -367,6 +384,10 @@ func newSCTPConn(fd int, cfg Config) (*sctpConn, error) {
 func (c *sctpConn) RemoteAddr() string { return c.remote }
 
 func (c *sctpConn) WriteFrame(stream uint16, h wire.Header, payload []byte) error {
+	if len(payload) > c.maxSend && len(payload) <= c.maxPayload {
+		return fmt.Errorf("sctp %s: write frame: %w: a payload of %d bytes does not fit this socket's %d-byte send buffer, which takes at most %d (SCTP sends a frame as one message; raise net.core.wmem_max or grant CAP_NET_ADMIN)",
+			c.remote, wire.ErrTooLarge, len(payload), c.sndbuf, max(c.maxSend, 0))
+	}
 	h, err := wire.Prepare(h, payload, c.maxPayload)
 	if err != nil {
 		return fmt.Errorf("sctp %s: write frame: %w", c.remote, err)

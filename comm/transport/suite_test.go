@@ -27,7 +27,7 @@ func TestTCP(t *testing.T) {
 
 func TestSCTP(t *testing.T) {
 	if ok, reason := SCTPAvailable(); !ok {
-		t.Skipf("the kernel lacks SCTP here (%s); the comm/sctp VM tests cover the sctp transport", reason)
+		t.Skipf("the kernel lacks SCTP here (%s); comm/transport/vmtest/run.sh runs this test in a VM", reason)
 	}
 	tr, err := New("sctp")
 	if err != nil {
@@ -72,6 +72,8 @@ func testTransportSuite(t *testing.T, tr Transport) {
 	t.Run("Boundaries", func(t *testing.T) { testBoundaries(t, tr) })
 	t.Run("BufCallback", func(t *testing.T) { testBufCallback(t, tr) })
 	t.Run("Transfer64MiB", func(t *testing.T) { testTransfer(t, tr, 64<<20, 256<<10) })
+	t.Run("SmallSocketBuffer", func(t *testing.T) { testSmallSocketBuffer(t, tr) })
+	t.Run("KernelDefaultBuffers", func(t *testing.T) { testKernelDefaultBuffers(t, tr) })
 	t.Run("CloseUnblocksRead", func(t *testing.T) { testCloseUnblocksRead(t, tr) })
 	t.Run("CloseUnblocksWrite", func(t *testing.T) { testCloseUnblocksWrite(t, tr) })
 	t.Run("CloseUnblocksAccept", func(t *testing.T) { testCloseUnblocksAccept(t, tr) })
@@ -350,6 +352,96 @@ func testTransfer(t *testing.T, tr Transport, size, chunk int) {
 	}
 	el := time.Since(start)
 	t.Logf("%s: %d MiB in %v (%.0f MB/s)", tr.Name(), size>>20, el.Round(time.Millisecond), float64(size)/el.Seconds()/1e6)
+}
+
+// testSmallSocketBuffer sends frames of the largest payload through
+// socket buffers far smaller than one frame (what a container without
+// CAP_NET_ADMIN gets under the default net.core.wmem_max), interleaved with
+// small frames on other streams. On SCTP the send buffer is raised to hold
+// a whole frame (an SCTP message is sent whole or not at all).
+func testSmallSocketBuffer(t *testing.T, tr Transport) {
+	small, err := NewWithConfig(tr.Name(), Config{SocketBuffer: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := pair(t, small)
+	// Few frames: with a receive buffer this small, SCTP moves a 1 MiB
+	// message in delayed-SACK steps (about 3.5 s each under emulation).
+	const n = 2
+	wait := goWrite(t, func() (err error) {
+		defer func() {
+			if err != nil {
+				a.Close() // so the reader stops too
+			}
+		}()
+		for i := range n {
+			p := pattern(i, wire.MaxPayload-i)
+			if err := a.WriteFrame(uint16(i%3), eager(1, 2, i, p), p); err != nil {
+				return fmt.Errorf("frame %d of %d bytes: %w", i, len(p), err)
+			}
+			if err := a.WriteFrame(uint16(3+i%3), eager(1, 2, 1000+i, p[:i]), p[:i]); err != nil {
+				return fmt.Errorf("small frame %d: %w", i, err)
+			}
+		}
+		return nil
+	})
+	seen := map[int32]bool{}
+	for range 2 * n {
+		_, h, p, err := b.ReadFrame(nil)
+		if err != nil {
+			wait() // the writer's error, if it failed first
+			t.Fatal(err)
+		}
+		i := int(h.Tag)
+		want := pattern(i, wire.MaxPayload-i)
+		if i >= 1000 {
+			i -= 1000
+			want = pattern(i, wire.MaxPayload-i)[:i]
+		}
+		if seen[h.Tag] || !bytes.Equal(p, want) {
+			t.Fatalf("frame with tag %d: %d bytes, want %d (or a repeat, or bytes differ)", h.Tag, len(p), len(want))
+		}
+		seen[h.Tag] = true
+	}
+	wait()
+}
+
+// testKernelDefaultBuffers leaves the kernel's default socket buffers
+// (SocketBuffer < 0), as an unprivileged container with default sysctls
+// ends up with. TCP sends the largest frames through them. An SCTP message
+// must fit the send buffer whole: frames up to the Conn's send limit go,
+// a larger one fails with wire.ErrTooLarge before anything is sent, and
+// the Conn stays usable.
+func testKernelDefaultBuffers(t *testing.T, tr Transport) {
+	def, err := NewWithConfig(tr.Name(), Config{SocketBuffer: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := pair(t, def)
+	limit := sendLimit(a)
+	t.Logf("%s with the kernel's default buffers sends payloads of up to %d bytes", tr.Name(), limit)
+	if limit < wire.MaxPayload {
+		for _, n := range []int{wire.MaxPayload, limit + 1} {
+			p := make([]byte, n)
+			err := a.WriteFrame(0, eager(1, 2, 0, p), p)
+			if !errors.Is(err, wire.ErrTooLarge) || !strings.Contains(err.Error(), "send buffer") {
+				t.Fatalf("payload of %d bytes over a send limit of %d: %v, want wire.ErrTooLarge naming the send buffer", n, limit, err)
+			}
+			t.Logf("%v", err)
+		}
+	}
+	for i, n := range []int{limit, 10, limit} {
+		p := pattern(i, n)
+		wait := goWrite(t, func() error { return a.WriteFrame(uint16(i), eager(1, 2, i, p), p) })
+		_, h, got, err := b.ReadFrame(nil)
+		if err != nil {
+			t.Fatalf("frame %d of %d bytes: %v", i, n, err)
+		}
+		if h.Tag != int32(i) || !bytes.Equal(got, p) {
+			t.Fatalf("frame %d: got tag %d with %d bytes, want %d bytes", i, h.Tag, len(got), n)
+		}
+		wait()
+	}
 }
 
 func within(t *testing.T, d time.Duration, what string, ch <-chan error) error {

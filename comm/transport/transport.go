@@ -82,7 +82,14 @@ type Config struct {
 	// turns off the kernel's autotuning, so the buffer is only set when
 	// the kernel grants the full size (net.core.[rw]mem_max allows it);
 	// otherwise autotuning is left in charge. SCTP tries SO_SNDBUFFORCE /
-	// SO_RCVBUFFORCE first (needs CAP_NET_ADMIN), then the capped form.
+	// SO_RCVBUFFORCE first (needs CAP_NET_ADMIN), then the capped form,
+	// and asks for a send buffer of at least one largest frame: Linux
+	// sends an SCTP message whole, so an SCTP Conn whose send buffer the
+	// kernel keeps smaller (no CAP_NET_ADMIN and a low net.core.wmem_max,
+	// or a negative SocketBuffer) refuses payloads that do not fit it with
+	// an error wrapping wire.ErrTooLarge. (Unprivileged, with the default
+	// net.core.wmem_max, the send buffer takes about 415 KiB: the comm
+	// layer's 256 KiB chunks fit.)
 	SocketBuffer int
 	// SCTPStreams is the number of outbound streams an SCTP association
 	// asks for and of inbound streams it accepts. Zero means
