@@ -196,7 +196,7 @@ func (c *Controller) handlePutAction(w http.ResponseWriter, r *http.Request, ns 
 // create), checking exec and limits as OpenWhisk does.
 func (c *Controller) makeAction(ns, name string, old *Action, put actionPut) (*Action, error) {
 	a := &Action{Namespace: ns, Name: name, Version: "0.0.1", Parameters: []KeyValue{},
-		Limits: Limits{Timeout: int(c.cfg.DefaultTimeout.Milliseconds()), Memory: 256, Logs: 10, Concurrency: 1},
+		Limits:      Limits{Timeout: int(c.cfg.DefaultTimeout.Milliseconds()), Memory: 256, Logs: 10, Concurrency: 1},
 		Annotations: []KeyValue{kv("provide-api-key", false)}}
 	if old != nil {
 		*a = *old

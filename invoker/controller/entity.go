@@ -48,9 +48,9 @@ type Action struct {
 // actionPut is the body of PUT on an action; absent fields keep their old
 // values on update and get defaults on create.
 type actionPut struct {
-	Exec        *Exec      `json:"exec"`
-	Parameters  []KeyValue `json:"parameters"`
-	Limits      *struct {
+	Exec       *Exec      `json:"exec"`
+	Parameters []KeyValue `json:"parameters"`
+	Limits     *struct {
 		Timeout     *int `json:"timeout"`
 		Memory      *int `json:"memory"`
 		Logs        *int `json:"logs"`
