@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -75,23 +78,22 @@ func parseAuth(vals []string) (map[string]string, error) {
 	return out, nil
 }
 
-// newSandboxFactory returns the container runtime --runtime names, how to
-// close it, and how action images map to what it starts.
-func newSandboxFactory(name string, f *serveFlags, g *globalFlags) (sandbox.Factory, func() error, func(string) string, error) {
-	log, err := g.stderrLogger()
+// sandboxRuntime builds a container runtime for `volley serve`: the
+// factory, how to close it, and how action images map to what it starts.
+type sandboxRuntime func(f *serveFlags, g *globalFlags, log *slog.Logger) (sandbox.Factory, func() error, func(string) string, error)
+
+// sandboxRuntimes are the values of --runtime; a new runtime is one entry.
+var sandboxRuntimes = map[string]sandboxRuntime{
+	"process": newProcessRuntime,
+}
+
+// newProcessRuntime runs containers as worker processes.
+func newProcessRuntime(f *serveFlags, g *globalFlags, log *slog.Logger) (sandbox.Factory, func() error, func(string) string, error) {
+	rt, err := local.New(local.Config{Binary: f.workerBinary, Env: []string{"VOLLEY_LOG_LEVEL=" + g.logLevel}, Logger: log})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	switch name {
-	case "process":
-		rt, err := local.New(local.Config{Binary: f.workerBinary, Env: []string{"VOLLEY_LOG_LEVEL=" + g.logLevel}, Logger: log})
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		return rt, rt.Close, processImage, nil
-	default:
-		return nil, nil, nil, fmt.Errorf("--runtime %q: want process", name)
-	}
+	return rt, rt.Close, processImage, nil
 }
 
 // processImage maps an action's image for the process runtime: an absolute
@@ -116,7 +118,11 @@ func runServe(cmd *cobra.Command, g *globalFlags, f *serveFlags) error {
 	if f.cores < 1 {
 		return usageErr(fmt.Errorf("--cores must be >= 1, got %d", f.cores))
 	}
-	factory, closeFactory, resolve, err := newSandboxFactory(f.runtime, f, g)
+	newRuntime, ok := sandboxRuntimes[f.runtime]
+	if !ok {
+		return usageErr(fmt.Errorf("--runtime %q: want one of %s", f.runtime, strings.Join(slices.Sorted(maps.Keys(sandboxRuntimes)), ", ")))
+	}
+	factory, closeFactory, resolve, err := newRuntime(f, g, log)
 	if err != nil {
 		return usageErr(err)
 	}
