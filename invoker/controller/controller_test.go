@@ -414,7 +414,7 @@ func TestGroupAdmittedWholeOrQueued(t *testing.T) {
 	// free core at once, while A still runs: a half-started group.
 	var singlesA []string
 	for range 3 {
-		res, _, err := f.client.Actions.Invoke("echo", map[string]any{"sleep": "1s"}, false, false)
+		res, _, err := f.client.Actions.Invoke("echo", map[string]any{"sleep": "2s"}, false, false)
 		if err != nil {
 			t.Fatal(err)
 		}
