@@ -21,6 +21,7 @@ var benchSuites = map[string]func(ctx context.Context, w io.Writer, o benchOptio
 	"startup":     benchStartup,
 	"comm":        benchComm,
 	"speculation": benchSpeculation,
+	"serve":       benchServe,
 }
 
 type benchOptions struct {
@@ -39,14 +40,16 @@ func newBenchCmd() *cobra.Command {
 	var o benchOptions
 	cmd := &cobra.Command{
 		Use:   "bench [SUITE]",
-		Short: "Run a benchmark suite and print its figures (suites: startup, comm)",
+		Short: "Run a benchmark suite and print its figures (suites: startup, comm, serve)",
 		Long: `bench runs one of Volley's benchmark suites on this machine and prints a
 table. Figures are ratios against a baseline measured in the same run.
 
   startup   time to all-ready of N workers for several granularities g,
             cold (new processes) and warm (pooled containers)
   comm      point-to-point: local latency, 64 MiB zero-copy handoff vs memcpy,
-            remote ping-pong and bandwidth vs raw loopback TCP`,
+            remote ping-pong and bandwidth vs raw loopback TCP
+  serve     volley serve with worker processes: sandboxes/s, invocations/s,
+            group endpoint vs single activations (time to all-ready)`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			suite := "startup"

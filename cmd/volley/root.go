@@ -29,7 +29,7 @@ them talk by message passing, and returns every rank's result.`,
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
-	root.AddCommand(newRunCmd(&g), newAppsCmd(), newWorkerCmd(&g), newBenchCmd())
+	root.AddCommand(newRunCmd(&g), newAppsCmd(), newWorkerCmd(&g), newBenchCmd(), newServeCmd(&g))
 	root.AddCommand(newTeragenCmd(), newTeravalidateCmd())
 	root.AddCommand(newGraphgenCmd())
 	return root

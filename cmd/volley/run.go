@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -34,6 +35,7 @@ type runFlags struct {
 	metricsAddr   string
 	metricsLinger time.Duration
 	traceFile     string
+	ow            openwhiskFlags
 }
 
 func newRunCmd(g *globalFlags) *cobra.Command {
@@ -57,7 +59,7 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	fl.IntVarP(&f.workers, "workers", "n", 1, "number of workers (ranks) N")
 	fl.IntVarP(&f.granularity, "granularity", "g", 1, "workers per container G")
 	fl.StringArrayVarP(&f.params, "param", "p", nil, "app parameter key=value (repeatable)")
-	fl.StringVar(&f.backend, "backend", "local", "where containers run: local")
+	fl.StringVar(&f.backend, "backend", "local", "where containers run: local, openwhisk")
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object on stdout")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line on stderr")
 	fl.DurationVar(&f.timeout, "timeout", group.DefaultTimeout, "deadline for the whole group")
@@ -72,6 +74,7 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	fl.DurationVar(&f.metricsLinger, "metrics-linger", 0, "keep serving metrics this long after the group ends (default: stop at exit)")
 	fl.StringVar(&f.traceFile, "trace", "", "write a Chrome trace-event JSON file of the group (open in Perfetto or chrome://tracing)")
 	fl.StringVar(&f.workerBinary, "worker-binary", "", "worker executable for the local backend (default: this volley binary)")
+	f.ow.register(fl)
 	return cmd
 }
 
@@ -98,30 +101,25 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 	if err := group.CheckSpeculation(spec); err != nil {
 		return usageErr(err)
 	}
-	if f.backend != "local" {
-		return usageErr(fmt.Errorf("--backend %q: only \"local\" is available in this build", f.backend))
-	}
-
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	rt, err := local.New(local.Config{
-		Binary: f.workerBinary,
-		Env:    []string{"VOLLEY_LOG_LEVEL=" + g.logLevel, "VOLLEY_LOG_FORMAT=" + g.logFormat},
-		Logger: log,
-	})
-	if err != nil {
-		return usageErr(err)
-	}
-	defer rt.Close()
-	probeCtx, cancel := context.WithTimeout(ctx, f.readyTimeout)
-	err = rt.Probe(probeCtx)
-	cancel()
-	if err != nil {
-		if errors.Is(err, local.ErrNotWorker) || ctx.Err() == nil {
-			return usageErr(fmt.Errorf("worker binary: %w", err))
+	var rt group.Runtime
+	var launchOpts []group.LaunchOption
+	switch f.backend {
+	case "local":
+		lrt, err := newLocalRuntime(ctx, g, f, log)
+		if err != nil {
+			return err
 		}
-		return failedErr(err)
+		defer lrt.Close()
+		rt = lrt
+	case "openwhisk":
+		if rt, launchOpts, err = newOpenWhiskRuntime(ctx, &f.ow, f.timeout, log); err != nil {
+			return err
+		}
+	default:
+		return usageErr(fmt.Errorf("--backend %q: want local or openwhisk", f.backend))
 	}
 
 	obs, err := startObserving(f, log, os.Stderr)
@@ -131,7 +129,7 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 	defer obs.close(ctx)
 	prog := newProgress(os.Stderr, f.quiet, spec.Workers)
 	obs.started(app)
-	res, err := group.Launch(ctx, spec, rt, append(obs.launchOptions(), group.OnPackDone(prog.update), group.Logger(log))...)
+	res, err := group.Launch(ctx, spec, rt, append(append(obs.launchOptions(), launchOpts...), group.OnPackDone(prog.update), group.Logger(log))...)
 	prog.finish()
 	if oerr := obs.ended(app, res, err); oerr != nil {
 		return failedErr(oerr)
@@ -158,4 +156,27 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 		return failedErr(err)
 	}
 	return nil
+}
+
+// newLocalRuntime starts the local backend and checks its worker binary.
+func newLocalRuntime(ctx context.Context, g *globalFlags, f *runFlags, log *slog.Logger) (*local.Runtime, error) {
+	rt, err := local.New(local.Config{
+		Binary: f.workerBinary,
+		Env:    []string{"VOLLEY_LOG_LEVEL=" + g.logLevel, "VOLLEY_LOG_FORMAT=" + g.logFormat},
+		Logger: log,
+	})
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	probeCtx, cancel := context.WithTimeout(ctx, f.readyTimeout)
+	err = rt.Probe(probeCtx)
+	cancel()
+	if err != nil {
+		rt.Close()
+		if errors.Is(err, local.ErrNotWorker) || ctx.Err() == nil {
+			return nil, usageErr(fmt.Errorf("worker binary: %w", err))
+		}
+		return nil, failedErr(err)
+	}
+	return rt, nil
 }

@@ -14,6 +14,22 @@ import (
 // activation failed but the container is healthy.
 var ErrApplication = errors.New("activation failed")
 
+// StatusError is a container's answer with a status other than 200.
+type StatusError struct {
+	Status int
+	// Body is the answer as sent (at most 64 MiB).
+	Body []byte
+}
+
+// Error gives the status and the answer's "error" field, or its start.
+func (e *StatusError) Error() string {
+	var b ErrorBody
+	if json.Unmarshal(e.Body, &b) == nil && b.Error != "" {
+		return fmt.Sprintf("status %d: %s", e.Status, b.Error)
+	}
+	return fmt.Sprintf("status %d: %q", e.Status, truncate(e.Body, 200))
+}
+
 // Client talks the action protocol to one container.
 type Client struct {
 	base string
@@ -59,33 +75,44 @@ func (c *Client) Run(ctx context.Context, req RunRequest) (json.RawMessage, erro
 }
 
 func (c *Client) post(ctx context.Context, path string, v any) ([]byte, error) {
+	status, body, err := c.Post(ctx, path, v)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, &StatusError{Status: status, Body: body}
+	}
+	return body, nil
+}
+
+// Post sends v as JSON to path and returns the status and body of the
+// answer, whatever the status; err is set only when no complete answer
+// came (connection refused or dropped, an answer without Content-Length,
+// ctx ended). Controllers use it to classify answers as OpenWhisk does.
+func (c *Client) Post(ctx context.Context, path string, v any) (int, []byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode request: %w", err)
+		return 0, nil, fmt.Errorf("encode request: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
+	if resp.ContentLength < 0 {
+		return 0, nil, fmt.Errorf("answer %d has no Content-Length", resp.StatusCode)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, fmt.Errorf("read answer: %w", err)
+		return 0, nil, fmt.Errorf("read answer: %w", err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		var e ErrorBody
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return nil, fmt.Errorf("status %d: %s", resp.StatusCode, e.Error)
-		}
-		return nil, fmt.Errorf("status %d: %q", resp.StatusCode, truncate(body, 200))
-	}
-	return body, nil
+	return resp.StatusCode, body, nil
 }
 
 func truncate(b []byte, n int) string {

@@ -41,6 +41,9 @@ type RunRequest struct {
 	TransactionID string          `json:"transaction_id,omitempty"`
 	// Deadline is epoch milliseconds; OpenWhisk sends it as a JSON string.
 	Deadline Millis `json:"deadline,omitempty"`
+	// APIKey is the invoking namespace's "uuid:key", sent only for actions
+	// annotated provide-api-key.
+	APIKey string `json:"api_key,omitempty"`
 }
 
 // ErrorBody is the {"error": ...} shape OpenWhisk uses for failures.

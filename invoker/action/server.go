@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -23,6 +25,7 @@ type Server struct {
 	log    *slog.Logger
 	stdout io.Writer
 	stderr io.Writer
+	setenv func(key, value string) error
 
 	mu          sync.Mutex
 	initialized bool
@@ -31,17 +34,56 @@ type Server struct {
 }
 
 // NewServer returns a server that runs activations with run. stdout and
-// stderr receive the log sentinel after each /run (nil: none written).
+// stderr receive the log sentinel after each /run and after a failed /init
+// (nil: none written). The environment /init delivers and each /run's
+// activation fields (as __OW_<FIELD>) are exported to the process
+// environment, as OpenWhisk's runtimes do; the server runs one activation
+// at a time, so they always describe the current one.
 func NewServer(run RunFunc, log *slog.Logger, stdout, stderr io.Writer) *Server {
-	return &Server{run: run, log: log, stdout: stdout, stderr: stderr}
+	return &Server{run: run, log: log, stdout: stdout, stderr: stderr, setenv: os.Setenv, env: map[string]string{}}
 }
 
-// Env returns the environment that /init delivered (the __OW_* variables
-// and init parameters).
+// Env returns the environment exported so far: what /init delivered (the
+// __OW_* variables and init parameters) updated by the latest /run's
+// activation fields.
 func (s *Server) Env() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.env
+	out := make(map[string]string, len(s.env))
+	for k, v := range s.env {
+		out[k] = v
+	}
+	return out
+}
+
+// exportLocked sets key=value in the process environment and in s.env.
+func (s *Server) exportLocked(key, value string) {
+	s.env[key] = value
+	if err := s.setenv(key, value); err != nil {
+		s.log.Warn("cannot export activation variable", "key", key, "err", err)
+	}
+}
+
+// runEnv maps a /run body's top-level fields other than "value" to the
+// __OW_<FIELD> variables OpenWhisk's runtimes export: strings as they are,
+// other JSON values in their JSON form.
+func runEnv(body []byte) map[string]string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return nil
+	}
+	env := make(map[string]string, len(fields))
+	for k, raw := range fields {
+		if k == "value" {
+			continue
+		}
+		var str string
+		if json.Unmarshal(raw, &str) != nil {
+			str = string(raw)
+		}
+		env["__OW_"+strings.ToUpper(k)] = str
+	}
+	return env
 }
 
 // ServeHTTP routes POST /init and POST /run.
@@ -62,23 +104,34 @@ func (s *Server) handleInit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req InitRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: fmt.Sprintf("init: %v", err)})
+	if _, err := decodeBody(w, r, &req); err != nil {
+		s.failInit(w, http.StatusBadRequest, fmt.Sprintf("init: %v", err))
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.initialized {
+		// Not an activation's end: the warm container keeps going, so
+		// no sentinels (they would cut the next activation's logs).
 		writeJSON(w, http.StatusForbidden, ErrorBody{Error: "Cannot initialize the action more than once."})
 		return
 	}
 	if req.Value.Code != "" {
-		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: "init: a Volley worker has its code built in; the action must have no code"})
+		s.failInit(w, http.StatusBadRequest, "init: a Volley worker has its code built in; the action must have no code (create it with --docker IMAGE and no file)")
 		return
 	}
 	s.initialized = true
-	s.env = req.Value.Env
+	for k, v := range req.Value.Env {
+		s.exportLocked(k, v)
+	}
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// failInit answers a failed /init. Its activation ends here, so the log
+// sentinels follow, as after a /run.
+func (s *Server) failInit(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, ErrorBody{Error: msg})
+	s.writeSentinels()
 }
 
 func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
@@ -87,8 +140,10 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req RunRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	body, err := decodeBody(w, r, &req)
+	if err != nil {
 		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: fmt.Sprintf("run: %v", err)})
+		s.writeSentinels()
 		return
 	}
 	s.mu.Lock()
@@ -103,6 +158,9 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.running = true
+	for k, v := range runEnv(body) {
+		s.exportLocked(k, v)
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -135,20 +193,21 @@ func (s *Server) writeSentinels() {
 	}
 }
 
-// decodeBody reads one JSON value of at most MaxBody bytes.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+// decodeBody reads one JSON value of at most MaxBody bytes into v and
+// returns the raw body.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return fmt.Errorf("body larger than %d bytes", MaxBody)
+			return nil, fmt.Errorf("body larger than %d bytes", MaxBody)
 		}
-		return fmt.Errorf("read body: %w", err)
+		return nil, fmt.Errorf("read body: %w", err)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("malformed JSON body: %w", err)
+		return nil, fmt.Errorf("malformed JSON body: %w", err)
 	}
-	return nil
+	return body, nil
 }
 
 // writeJSON answers with v as JSON and an explicit Content-Length, which

@@ -5,11 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/volley-run/volley/group"
 )
 
 func echoRun(_ context.Context, req RunRequest) (any, error) {
@@ -20,7 +25,8 @@ func echoRun(_ context.Context, req RunRequest) (any, error) {
 	if v["fail"] == true {
 		return nil, errors.New("asked to fail")
 	}
-	return map[string]any{"echo": v, "activation": req.ActivationID}, nil
+	return map[string]any{"echo": v, "activation": req.ActivationID,
+		"env_activation": os.Getenv("__OW_ACTIVATION_ID"), "env_deadline": os.Getenv("__OW_DEADLINE")}, nil
 }
 
 func newTestServer(t *testing.T) (*httptest.Server, *bytes.Buffer) {
@@ -54,6 +60,12 @@ func TestInitThenRun(t *testing.T) {
 	code, out, h := post(t, ts.URL+"/run", `{"value":{"x":1},"activation_id":"abc","deadline":"99999999999999"}`)
 	if code != 200 || out["activation"] != "abc" || h.Get("Content-Length") == "" {
 		t.Fatalf("run: %d %v %v", code, out, h)
+	}
+	if out["env_activation"] != "abc" || out["env_deadline"] != "99999999999999" {
+		t.Errorf("run saw __OW_ACTIVATION_ID=%v __OW_DEADLINE=%v, want the activation's fields exported", out["env_activation"], out["env_deadline"])
+	}
+	if os.Getenv("__OW_NAMESPACE") != "guest" {
+		t.Errorf("__OW_NAMESPACE from /init's env not exported: %q", os.Getenv("__OW_NAMESPACE"))
 	}
 	if !strings.Contains(logs.String(), LogSentinel) {
 		t.Errorf("no log sentinel after /run: %q", logs.String())
@@ -95,6 +107,64 @@ func TestRejectsBadRequests(t *testing.T) {
 	}
 }
 
+func TestSentinelsAfterFailedInitOnly(t *testing.T) {
+	ts, logs := newTestServer(t)
+	if code, _, _ := post(t, ts.URL+"/init", `{"value":{"name":"a","main":"main"}}`); code != 200 {
+		t.Fatalf("init: %d", code)
+	}
+	if strings.Contains(logs.String(), LogSentinel) {
+		t.Fatal("sentinel written after a successful /init: it would cut the first run's logs")
+	}
+	ts2, logs2 := newTestServer(t)
+	code, out, _ := post(t, ts2.URL+"/init", `{"value":{"name":"a","main":"main","code":"print(1)"}}`)
+	if code == 200 || out["error"] == nil {
+		t.Fatalf("init with code: %d %v, want a refusal with an error", code, out)
+	}
+	if !strings.Contains(logs2.String(), LogSentinel) {
+		t.Error("no sentinel after a failed /init, where the activation ends")
+	}
+}
+
+func TestRunHonoursDeadline(t *testing.T) {
+	srv := NewServer(func(ctx context.Context, _ RunRequest) (any, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}, slog.New(slog.DiscardHandler), nil, nil)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	post(t, ts.URL+"/init", `{"value":{}}`)
+	start := time.Now()
+	deadline := time.Now().Add(200 * time.Millisecond).UnixMilli()
+	code, out, _ := post(t, ts.URL+"/run", fmt.Sprintf(`{"value":{},"deadline":"%d"}`, deadline))
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("run ignored its deadline: answered after %v", el)
+	}
+	if code != 200 || !strings.Contains(fmt.Sprint(out["error"]), "deadline") {
+		t.Fatalf("run past its deadline: %d %v", code, out)
+	}
+}
+
+func TestDecodePackTask(t *testing.T) {
+	task := group.PackTask{Group: "g-1", App: "hello", Workers: 5, Granularity: 2, Pack: group.Pack{Index: 1, Lo: 2, Hi: 4}}
+	one, _ := json.Marshal(task)
+	two, _ := json.Marshal([]group.PackTask{task, task})
+	other := task
+	other.Pack = group.Pack{Index: 0, Lo: 0, Hi: 2}
+	mixed, _ := json.Marshal([]group.PackTask{task, other})
+	short, _ := json.Marshal([]group.PackTask{task})
+	for _, in := range [][]byte{one, two} {
+		got, err := DecodePackTask(in)
+		if err != nil || got.Group != "g-1" || got.Pack != task.Pack {
+			t.Errorf("%s: %+v, %v", in, got, err)
+		}
+	}
+	for name, in := range map[string][]byte{"mixed packs": mixed, "short list": short, "empty list": []byte("[]"), "null": []byte("null"), "number": []byte("3")} {
+		if _, err := DecodePackTask(in); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+}
+
 func TestClient(t *testing.T) {
 	ts, _ := newTestServer(t)
 	c := NewClient(strings.TrimPrefix(ts.URL, "http://"))
@@ -128,13 +198,27 @@ func TestMillis(t *testing.T) {
 }
 
 // FuzzHandlers feeds arbitrary bodies to /init and /run: the server must
-// answer every one with a JSON body and never panic.
+// answer every one with a JSON body, refuse malformed or oversized ones
+// with 400, and never panic.
 func FuzzHandlers(f *testing.F) {
 	f.Add("/init", []byte(`{"value":{"name":"a","main":"main"}}`))
 	f.Add("/run", []byte(`{"value":{"x":1},"deadline":"1"}`))
 	f.Add("/run", []byte(`{"value":[1,2],"deadline":7}`))
 	f.Add("/run", []byte(`{"value":`))
 	f.Add("/init", []byte(`null`))
+	f.Add("/init", []byte(`{"value":{"name":"a","main":"main","code":"x","binary":true}}`))
+	f.Add("/init", []byte(`{"value":{"env":{"__OW_DEADLINE":7}}}`))
+	f.Add("/init", []byte(`{"value":[]}`))
+	f.Add("/run", []byte(`{"value":{"fail":true},"activation_id":"00","api_key":"u:k"}`))
+	f.Add("/run", []byte(`{"value":{},"deadline":"soon"}`))
+	f.Add("/run", []byte(`{"value":{},"deadline":{"ms":1}}`))
+	f.Add("/run", []byte(`{"value":{},"deadline":"-1"}`))
+	f.Add("/run", []byte(`{"value":{}, "namespace": 12, "extra": [1,{"a":null}]}`))
+	f.Add("/run", []byte("{\"value\":\"\xff\xfe\"}"))
+	f.Add("/run", []byte(`[{"value":{}}]`))
+	f.Add("/run", []byte(`{"value":{}}{"value":{}}`))
+	f.Add("/run", []byte(`{"value":"`+strings.Repeat("x", MaxBody)+`"}`))
+	f.Add("/nope", []byte(`{}`))
 	f.Fuzz(func(t *testing.T, path string, body []byte) {
 		srv := NewServer(echoRun, slog.New(slog.DiscardHandler), nil, nil)
 		for _, p := range []string{"/init", path} {
@@ -144,6 +228,9 @@ func FuzzHandlers(f *testing.F) {
 			srv.ServeHTTP(rec, req)
 			if !json.Valid(rec.Body.Bytes()) {
 				t.Fatalf("%s answered %d with non-JSON %q", p, rec.Code, rec.Body.String())
+			}
+			if (p == "/init" || p == "/run") && (!json.Valid(body) || len(body) > MaxBody) && rec.Code != http.StatusBadRequest {
+				t.Fatalf("%s answered %d to a malformed or oversized body, want 400", p, rec.Code)
 			}
 		}
 	})

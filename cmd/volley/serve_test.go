@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/volley-run/volley/invoker/controller"
+)
+
+// served is a `volley serve` process started by a test on loopback.
+type served struct {
+	r       *running
+	apihost string
+}
+
+// startServe runs `volley serve` on a free loopback port and waits until
+// its API answers. Cleanup stops it and checks that it exits 0 and leaves
+// no process of the binary behind.
+func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s := &served{r: start(t, append([]string{"serve", "--listen", addr}, args...)...), apihost: "http://" + addr}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(s.apihost + "/api/v1")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("volley serve did not answer on %s: %v\nstderr: %s", addr, err, s.r.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		_ = s.r.cmd.Process.Signal(syscall.SIGTERM)
+		r := s.r.wait(t) // checks for leftover processes and files
+		if r.code != 0 {
+			t.Errorf("volley serve exited %d after SIGTERM: %s", r.code, r.stderr)
+		}
+	})
+	return s
+}
+
+// runAgainst runs `volley run` against s, without the leftover-process
+// check (the server and its warm containers are still running).
+func (s *served) run(t *testing.T, args ...string) cliRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, volleyBin, append([]string{"run", "--backend", "openwhisk", "--apihost", s.apihost, "--quiet"}, args...)...)
+	cmd.Env = append(cmd.Environ(), "HOME="+t.TempDir(), "WSK_CONFIG_FILE=", "__OW_API_KEY=", "__OW_API_HOST=")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return cliRun{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// openwhiskApps are the apps run on both backends and compared. Each
+// entry's key maps a rank's result to what must be equal across backends
+// (hello's pid and host differ by nature). Add an app here to cover it.
+var openwhiskApps = []struct {
+	app  string
+	args []string
+	key  func(result json.RawMessage) (string, error)
+}{
+	{"hello", []string{"-n", "7", "-g", "3"}, func(r json.RawMessage) (string, error) {
+		var v struct{ Rank, Size, Pack int }
+		err := json.Unmarshal(r, &v)
+		return fmt.Sprintf("%+v", v), err
+	}},
+}
+
+func TestOpenWhiskBackendMatchesLocal(t *testing.T) {
+	// The local runs go first: their check for leftover processes would
+	// see the server's.
+	locals := map[string]cliRun{}
+	for _, c := range openwhiskApps {
+		locals[c.app] = volley(t, append([]string{"run", c.app, "--json"}, c.args...)...)
+	}
+	s := startServe(t)
+	for _, c := range openwhiskApps {
+		for _, mode := range []string{"auto", "off"} {
+			t.Run(c.app+"/group-invoke-"+mode, func(t *testing.T) {
+				local := locals[c.app]
+				ow := s.run(t, append([]string{c.app, "--json", "--auth", controller.GuestAuth, "--group-invoke", mode}, c.args...)...)
+				if local.code != 0 || ow.code != 0 {
+					t.Fatalf("exit local %d, openwhisk %d\nlocal: %s\nopenwhisk: %s", local.code, ow.code, local.stderr, ow.stderr)
+				}
+				var lr, or struct {
+					Containers int
+					Ranks      []struct {
+						Rank   int
+						Result json.RawMessage
+						Error  string
+					}
+				}
+				if err := json.Unmarshal([]byte(local.stdout), &lr); err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal([]byte(ow.stdout), &or); err != nil {
+					t.Fatalf("openwhisk --json: %v\n%s", err, ow.stdout)
+				}
+				if len(lr.Ranks) != len(or.Ranks) || lr.Containers != or.Containers {
+					t.Fatalf("local: %d ranks in %d containers; openwhisk: %d in %d", len(lr.Ranks), lr.Containers, len(or.Ranks), or.Containers)
+				}
+				for i := range lr.Ranks {
+					lk, err1 := c.key(lr.Ranks[i].Result)
+					ok, err2 := c.key(or.Ranks[i].Result)
+					if err1 != nil || err2 != nil || lk != ok || or.Ranks[i].Error != "" {
+						t.Errorf("rank %d: local %s, openwhisk %s %q (%v %v)", i, lk, ok, or.Ranks[i].Error, err1, err2)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestOpenWhiskBackendErrors(t *testing.T) {
+	s := startServe(t)
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"wrong credential", []string{"--auth", "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:wrong"}, 1,
+			[]string{"HTTP 401", "The supplied authentication is invalid", "--auth"}},
+		{"no credential", nil, 2, []string{"no OpenWhisk credential", "--auth"}},
+		{"container that is not a worker", []string{"--auth", controller.GuestAuth, "--action", "notworker", "--image", "/bin/true"}, 1,
+			[]string{"whisk internal error", "Failed to provision"}},
+		{"run past its time limit", []string{"--auth", controller.GuestAuth, "--action", "short", "--action-timeout", "1s", "-p", "sleep=5s"}, 1,
+			[]string{"action developer error", "exceeded its time limits of 1000 milliseconds"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := s.run(t, append([]string{"hello", "-n", "2", "-g", "1"}, c.args...)...)
+			if r.code != c.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", r.code, c.code, r.stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.stderr+r.stdout, w) {
+					t.Errorf("output does not say %q:\n%s%s", w, r.stdout, r.stderr)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,92 @@
+package openwhisk
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/volley-run/volley/group"
+)
+
+// batch collects a group's pack tasks until all have arrived, then sends
+// them as one group invoke. group.Launch asks for every pack at once, so
+// the batch fills within moments.
+type batch struct {
+	tasks   []group.PackTask
+	arrived int
+	ready   chan struct{} // closed once ids or err is set
+	ids     []string
+	err     error
+}
+
+// joinGroup adds task to its group's batch; the last pack to arrive sends
+// the group invoke. It returns the pack's activation id.
+func (r *Runtime) joinGroup(ctx context.Context, task group.PackTask) (string, error) {
+	packs := (task.Workers + task.Granularity - 1) / task.Granularity
+	if task.Pack.Index < 0 || task.Pack.Index >= packs {
+		return "", fmt.Errorf("pack %d of a group of %d packs", task.Pack.Index, packs)
+	}
+	r.mu.Lock()
+	b := r.batches[task.Group]
+	if b == nil {
+		b = &batch{tasks: make([]group.PackTask, packs), ready: make(chan struct{})}
+		r.batches[task.Group] = b
+	}
+	b.tasks[task.Pack.Index] = task
+	b.arrived++
+	last := b.arrived == packs
+	if last {
+		delete(r.batches, task.Group)
+	}
+	r.mu.Unlock()
+	if last {
+		b.ids, b.err = r.groupInvoke(b.tasks)
+		close(b.ready)
+	}
+	select {
+	case <-b.ready:
+	case <-ctx.Done():
+		r.mu.Lock()
+		if r.batches[task.Group] == b {
+			delete(r.batches, task.Group)
+		}
+		r.mu.Unlock()
+		return "", fmt.Errorf("pack %d: waiting for the group's other packs: %w", task.Pack.Index, context.Cause(ctx))
+	}
+	if b.err != nil {
+		return "", b.err
+	}
+	return b.ids[task.Pack.Index], nil
+}
+
+// groupInvoke posts every worker's parameters (its pack's task, one entry
+// per rank) with the granularity, and returns the packs' activation ids.
+func (r *Runtime) groupInvoke(tasks []group.PackTask) ([]string, error) {
+	g := tasks[0].Granularity
+	var workers []group.PackTask
+	for _, t := range tasks {
+		for range t.Pack.Size() {
+			workers = append(workers, t)
+		}
+	}
+	c, err := r.client()
+	if err != nil {
+		return nil, err
+	}
+	req, err := c.NewRequest(http.MethodPost, fmt.Sprintf("actions/%s?blocking=false&granularity=%d", r.cfg.Action, g),
+		map[string]any{"value": workers}, true)
+	if err != nil {
+		return nil, fmt.Errorf("group invoke: %w", err)
+	}
+	var out struct {
+		ActivationIDs []string `json:"activationIds"`
+	}
+	resp, err := c.Do(req, &out, false)
+	if err != nil {
+		return nil, r.apiErr(fmt.Sprintf("group invoke of %s (%d workers, granularity %d)", r.cfg.Action, len(workers), g), resp, err)
+	}
+	if len(out.ActivationIDs) != len(tasks) {
+		return nil, fmt.Errorf("%w: group invoke answered %d activation ids for %d packs", ErrAPI, len(out.ActivationIDs), len(tasks))
+	}
+	return out.ActivationIDs, nil
+}
