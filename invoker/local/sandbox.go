@@ -44,7 +44,6 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox
 		go c.destroy()
 		return nil, errors.New("local runtime is closed")
 	}
-	r.stats.ColdStarts++
 	r.owned[s] = true
 	s.forget = func() {
 		r.mu.Lock()
