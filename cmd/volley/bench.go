@@ -20,6 +20,7 @@ import (
 var benchSuites = map[string]func(ctx context.Context, w io.Writer, o benchOptions) error{
 	"startup": benchStartup,
 	"comm":    benchComm,
+	"docker":  benchDocker,
 }
 
 type benchOptions struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/volley-run/volley/group"
+	"github.com/volley-run/volley/invoker/docker"
 	"github.com/volley-run/volley/invoker/local"
 )
 
@@ -29,6 +31,8 @@ type runFlags struct {
 	workerBinary string
 	transport    string
 	compression  string
+	image        string
+	memoryMB     int
 }
 
 func newRunCmd(g *globalFlags) *cobra.Command {
@@ -52,7 +56,7 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	fl.IntVarP(&f.workers, "workers", "n", 1, "number of workers (ranks) N")
 	fl.IntVarP(&f.granularity, "granularity", "g", 1, "workers per container G")
 	fl.StringArrayVarP(&f.params, "param", "p", nil, "app parameter key=value (repeatable)")
-	fl.StringVar(&f.backend, "backend", "local", "where containers run: local")
+	fl.StringVar(&f.backend, "backend", "local", "where containers run: local (processes), docker (containers of --image)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object on stdout")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line on stderr")
 	fl.DurationVar(&f.timeout, "timeout", group.DefaultTimeout, "deadline for the whole group")
@@ -60,7 +64,32 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.transport, "transport", "auto", "data transport between containers: auto (SCTP if the kernel has it, else TCP), tcp, sctp")
 	fl.StringVar(&f.compression, "compress", "none", "compression of payloads between containers: none, zstd, s2")
 	fl.StringVar(&f.workerBinary, "worker-binary", "", "worker executable for the local backend (default: this volley binary)")
+	fl.StringVar(&f.image, "image", docker.DefaultImage, "worker image for the docker backend (deploy/build-image.sh builds it)")
+	fl.IntVar(&f.memoryMB, "memory", 256, "memory limit per container in MB (docker backend)")
 	return cmd
+}
+
+// startLocal makes the process runtime and checks its worker binary.
+func startLocal(ctx context.Context, g *globalFlags, f *runFlags, log *slog.Logger) (*local.Runtime, error) {
+	rt, err := local.New(local.Config{
+		Binary: f.workerBinary,
+		Env:    []string{"VOLLEY_LOG_LEVEL=" + g.logLevel},
+		Logger: log,
+	})
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	probeCtx, cancel := context.WithTimeout(ctx, f.readyTimeout)
+	err = rt.Probe(probeCtx)
+	cancel()
+	if err != nil {
+		rt.Close()
+		if errors.Is(err, local.ErrNotWorker) || ctx.Err() == nil {
+			return nil, usageErr(fmt.Errorf("worker binary: %w", err))
+		}
+		return nil, failedErr(err)
+	}
+	return rt, nil
 }
 
 func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error {
@@ -82,34 +111,32 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 	if _, err := group.Lookup(app); err != nil {
 		return usageErr(err)
 	}
-	if f.backend != "local" {
-		return usageErr(fmt.Errorf("--backend %q: only \"local\" is available in this build", f.backend))
-	}
-
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	rt, err := local.New(local.Config{
-		Binary: f.workerBinary,
-		Env:    []string{"VOLLEY_LOG_LEVEL=" + g.logLevel},
-		Logger: log,
-	})
-	if err != nil {
-		return usageErr(err)
-	}
-	defer rt.Close()
-	probeCtx, cancel := context.WithTimeout(ctx, f.readyTimeout)
-	err = rt.Probe(probeCtx)
-	cancel()
-	if err != nil {
-		if errors.Is(err, local.ErrNotWorker) || ctx.Err() == nil {
-			return usageErr(fmt.Errorf("worker binary: %w", err))
+	prog := newProgress(os.Stderr, f.quiet)
+	opts := []group.LaunchOption{group.OnPackDone(prog.update), group.Logger(log)}
+	var rt group.Runtime
+	switch f.backend {
+	case "local":
+		lrt, err := startLocal(ctx, g, f, log)
+		if err != nil {
+			return err
 		}
-		return failedErr(err)
+		defer lrt.Close()
+		rt = lrt
+	case "docker":
+		drt, err := startDocker(ctx, g, f, log)
+		if err != nil {
+			return err
+		}
+		defer drt.Close()
+		rt, opts = drt, append(opts, group.BindAddr(drt.BindAddr()))
+	default:
+		return usageErr(fmt.Errorf("--backend %q: use local or docker", f.backend))
 	}
 
-	prog := newProgress(os.Stderr, f.quiet)
-	res, err := group.Launch(ctx, spec, rt, group.OnPackDone(prog.update), group.Logger(log))
+	res, err := group.Launch(ctx, spec, rt, opts...)
 	prog.finish()
 	if err != nil {
 		if errors.Is(err, group.ErrBadSpec) || errors.Is(err, group.ErrUnknownApp) {

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,10 +70,11 @@ type Runtime struct {
 	events *watcher
 	pool   *pool.Pool
 
-	mu     sync.Mutex
-	seq    int
-	owned  map[*container]bool
-	closed bool
+	mu        sync.Mutex
+	seq       int
+	owned     map[*container]bool
+	closed    bool
+	warnedARP bool
 }
 
 var (
@@ -197,6 +200,7 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox
 	r.seq++
 	c := &container{rt: r, name: fmt.Sprintf("%s-%d", r.id, r.seq), ip: ip, addr: net.JoinHostPort(ip.String(), "8080"), exited: make(chan struct{})}
 	r.owned[c] = true
+	r.checkNeighbours(len(r.owned))
 	r.mu.Unlock()
 
 	r.events.subscribe(c.name, c.markExited)
@@ -222,6 +226,32 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox
 		return nil, err
 	}
 	return c, nil
+}
+
+// checkNeighbours warns, once, when n containers that all talk to each
+// other may need more ARP entries than the kernel keeps: Linux has one
+// neighbour table for every network namespace, capped at
+// net.ipv4.neigh.default.gc_thresh3 entries (1024 by default), and a
+// container whose entries are refused stops reaching its peers. The
+// caller holds r.mu.
+func (r *Runtime) checkNeighbours(n int) {
+	limit, err := NeighbourLimit()
+	if r.warnedARP || err != nil || n*(n+1) <= limit {
+		return
+	}
+	r.warnedARP = true
+	r.log.Warn("containers may outgrow the kernel's neighbour (ARP) table and lose their network; raise it with sysctl -w net.ipv4.neigh.default.gc_thresh3=N (and gc_thresh1, gc_thresh2)",
+		"containers", n, "entries_needed", n*(n+1), "gc_thresh3", limit)
+}
+
+// NeighbourLimit is the kernel's cap on neighbour (ARP) entries, shared
+// by all network namespaces: net.ipv4.neigh.default.gc_thresh3.
+func NeighbourLimit() (int, error) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/neigh/default/gc_thresh3")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
 // forget drops a destroyed container and frees its address.
