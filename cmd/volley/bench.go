@@ -34,14 +34,15 @@ func newBenchCmd() *cobra.Command {
 	var o benchOptions
 	cmd := &cobra.Command{
 		Use:   "bench [SUITE]",
-		Short: "Run a benchmark suite and print its figures (suites: startup, comm)",
+		Short: "Run a benchmark suite and print its figures (suites: startup, comm, docker)",
 		Long: `bench runs one of Volley's benchmark suites on this machine and prints a
 table. Figures are ratios against a baseline measured in the same run.
 
   startup   time to all-ready of N workers for several granularities g,
             cold (new processes) and warm (pooled containers)
   comm      point-to-point: local latency, 64 MiB zero-copy handoff vs memcpy,
-            remote ping-pong and bandwidth vs raw loopback TCP`,
+            remote ping-pong and bandwidth vs raw loopback TCP
+  docker    Docker backend: cold/warm/hot container start, time to all-ready`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			suite := "startup"

@@ -33,6 +33,7 @@ type runFlags struct {
 	compression  string
 	image        string
 	memoryMB     int
+	volumes      []string
 }
 
 func newRunCmd(g *globalFlags) *cobra.Command {
@@ -66,6 +67,7 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.workerBinary, "worker-binary", "", "worker executable for the local backend (default: this volley binary)")
 	fl.StringVar(&f.image, "image", docker.DefaultImage, "worker image for the docker backend (deploy/build-image.sh builds it)")
 	fl.IntVar(&f.memoryMB, "memory", 256, "memory limit per container in MB (docker backend)")
+	fl.StringArrayVar(&f.volumes, "volume", nil, "bind mount host-path:container-path[:ro] into every container (docker backend, repeatable)")
 	return cmd
 }
 

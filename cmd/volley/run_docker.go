@@ -16,7 +16,7 @@ func startDocker(ctx context.Context, g *globalFlags, f *runFlags, log *slog.Log
 		return nil, usageErr(fmt.Errorf("--memory %d: a container needs at least 4 MB", f.memoryMB))
 	}
 	rt, err := docker.New(ctx, docker.Config{
-		Image: f.image, MemoryMB: f.memoryMB, StartTimeout: f.readyTimeout,
+		Image: f.image, MemoryMB: f.memoryMB, StartTimeout: f.readyTimeout, Volumes: f.volumes,
 		Env: []string{"VOLLEY_LOG_LEVEL=" + g.logLevel}, Logger: log,
 	})
 	if err != nil {

@@ -70,7 +70,7 @@ func (c *container) Destroy() {
 	c.destroyOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), destroyTimeout)
 		defer cancel()
-		if _, err := c.rt.eng.run(ctx, "rm", "-f", "-v", c.name); err != nil {
+		if err := c.rt.eng.remove(ctx, c.name); err != nil {
 			c.rt.log.Warn("remove container", "container", c.name, "err", err)
 		}
 		c.rt.events.unsubscribe(c.name)

@@ -289,14 +289,16 @@ func TestPartitionedContainerFailsGroup(t *testing.T) {
 }
 
 func TestSandboxPauseResumeDestroy(t *testing.T) {
-	rt := newTestRuntime(t, Config{})
+	dir := t.TempDir()
+	rt := newTestRuntime(t, Config{Volumes: []string{dir + ":/data:ro"}})
 	ctx := context.Background()
 	sb, err := rt.Start(ctx, sandbox.Spec{MemoryMB: 128, Labels: map[string]string{LabelGroup: "g-test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := inspect(t, sb.ID(), `{{.HostConfig.Memory}} {{.HostConfig.CpuShares}} {{index .Config.Labels "volley.group"}}`); got != fmt.Sprint(128<<20, " 512 g-test") {
-		t.Errorf("memory, CPU shares, group label: %s", got)
+	got := inspect(t, sb.ID(), `{{.HostConfig.Memory}} {{.HostConfig.CpuShares}} {{index .Config.Labels "volley.group"}} {{range .Mounts}}{{.Source}}:{{.Destination}}:{{.RW}}{{end}}`)
+	if want := fmt.Sprint(128<<20, " 512 g-test ", dir, ":/data:false"); got != want {
+		t.Errorf("memory, CPU shares, group label, mounts: %s, want %s", got, want)
 	}
 	client := action.NewClient(sb.Addr())
 	if err := sb.Pause(ctx); err != nil {

@@ -36,6 +36,39 @@ func (e engine) run(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(stdout.String()), nil
 }
 
+// remove removes containers at once (`docker rm -f -v`), paused or not.
+// Containers already gone, or being removed by another sweep, are not an
+// error.
+func (e engine) remove(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	if _, err := e.run(ctx, append([]string{"rm", "-f", "-v"}, names...)...); err != nil && !onlyGone(err) {
+		return err
+	}
+	return nil
+}
+
+// onlyGone reports whether every complaint in a CLI error is about
+// something that is gone already or on its way out.
+func onlyGone(err error) bool {
+	_, msg, ok := strings.Cut(err.Error(), ": Error response from daemon: ")
+	if !ok {
+		return false
+	}
+	for _, l := range lines("Error response from daemon: " + msg) {
+		l = strings.TrimPrefix(l, "Error response from daemon: ")
+		if !strings.HasPrefix(l, "No such container") && !strings.HasPrefix(l, "No such network") &&
+			!strings.Contains(l, "is already in progress") && !strings.HasPrefix(l, "network") {
+			return false
+		}
+		if strings.HasPrefix(l, "network") && !strings.HasSuffix(l, "not found") {
+			return false
+		}
+	}
+	return true
+}
+
 // lines splits CLI output into its non-empty lines.
 func lines(out string) []string {
 	var ls []string

@@ -84,26 +84,26 @@ func Sweep(ctx context.Context, bin string) (containers, networks int, err error
 			dead = append(dead, id)
 		}
 	}
-	if len(dead) > 0 {
-		if _, err := e.run(ctx, append([]string{"rm", "-f", "-v"}, dead...)...); err != nil {
-			return 0, 0, fmt.Errorf("sweep: %w", err)
-		}
+	if err := e.remove(ctx, dead...); err != nil {
+		return 0, 0, fmt.Errorf("sweep: %w", err)
 	}
 	out, err = e.run(ctx, "network", "ls", "--filter", "label="+LabelOwner, "--format", `{{.ID}} {{.Label "`+LabelOwner+`"}}`)
 	if err != nil {
 		return len(dead), 0, fmt.Errorf("sweep: %w", err)
 	}
-	var deadNets []string
+	nets := 0
 	for _, l := range lines(out) {
 		id, v, _ := strings.Cut(l, " ")
-		if !ownerAlive(v) {
-			deadNets = append(deadNets, id)
+		if ownerAlive(v) {
+			continue
+		}
+		// A network whose last container is still on its way out is left
+		// to the next sweep.
+		if _, err := e.run(ctx, "network", "rm", id); err == nil {
+			nets++
+		} else if !onlyGone(err) && !strings.Contains(err.Error(), "active endpoints") {
+			return len(dead), nets, fmt.Errorf("sweep: %w", err)
 		}
 	}
-	if len(deadNets) > 0 {
-		if _, err := e.run(ctx, append([]string{"network", "rm"}, deadNets...)...); err != nil {
-			return len(dead), 0, fmt.Errorf("sweep: %w", err)
-		}
-	}
-	return len(dead), len(deadNets), nil
+	return len(dead), nets, nil
 }

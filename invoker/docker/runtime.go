@@ -41,6 +41,10 @@ type Config struct {
 	CPUShares int
 	// Env is added to each container's environment.
 	Env []string
+	// Volumes are bind mounts for every container, in docker's
+	// "host-path:container-path[:ro]" form (for apps that read or write
+	// files, such as terasort's input and output directories).
+	Volumes []string
 	// StartTimeout bounds one cold start: create, start, listen, /init.
 	// Default 30 s.
 	StartTimeout time.Duration
@@ -75,6 +79,7 @@ type Runtime struct {
 	owned     map[*container]bool
 	closed    bool
 	warnedARP bool
+	starting  sync.WaitGroup // Start calls under way
 }
 
 var (
@@ -201,7 +206,9 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox
 	c := &container{rt: r, name: fmt.Sprintf("%s-%d", r.id, r.seq), ip: ip, addr: net.JoinHostPort(ip.String(), "8080"), exited: make(chan struct{})}
 	r.owned[c] = true
 	r.checkNeighbours(len(r.owned))
+	r.starting.Add(1)
 	r.mu.Unlock()
+	defer r.starting.Done()
 
 	r.events.subscribe(c.name, c.markExited)
 	args := []string{"run", "-d", "--name", c.name, "--network", r.net.name, "--ip", ip.String(),
@@ -215,9 +222,16 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox
 	for _, e := range append(slices.Clone(r.cfg.Env), spec.Env...) {
 		args = append(args, "-e", e)
 	}
+	for _, v := range r.cfg.Volumes {
+		args = append(args, "--volume", v)
+	}
 	id, err := r.eng.run(ctx, append(args, image)...)
 	if err != nil {
-		c.Destroy() // docker run may have created it before failing
+		// A docker run cut short may still create the container a moment
+		// later in the engine.
+		c.Destroy()
+		time.Sleep(time.Second)
+		_ = r.eng.remove(context.Background(), c.name)
 		return nil, fmt.Errorf("container %s: %w", c.name, err)
 	}
 	c.id = id
@@ -284,8 +298,42 @@ func (r *Runtime) Close() error {
 		wg.Go(c.Destroy)
 	}
 	wg.Wait()
+	r.starting.Wait()
 	r.events.close()
+	ctx, cancel := context.WithTimeout(context.Background(), destroyTimeout)
+	defer cancel()
+	if err := r.removeLeftovers(ctx); err != nil {
+		return err
+	}
 	return r.removeNetwork()
+}
+
+// removeLeftovers removes any container that still carries the runtime's
+// label (one that a cancelled docker run created after all), until two
+// looks in a row find none.
+func (r *Runtime) removeLeftovers(ctx context.Context) error {
+	for clean := 0; clean < 2; {
+		out, err := r.eng.run(ctx, "ps", "-a", "-q", "--filter", "label="+LabelRuntime+"="+r.id)
+		if err != nil {
+			return fmt.Errorf("list leftover containers: %w", err)
+		}
+		left := lines(out)
+		if len(left) == 0 {
+			clean++
+		} else {
+			clean = 0
+			r.log.Debug("removing leftover containers", "runtime", r.id, "containers", len(left))
+			if err := r.eng.remove(ctx, left...); err != nil {
+				return fmt.Errorf("remove leftover containers: %w", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("remove leftover containers: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 func (r *Runtime) removeNetwork() error {
