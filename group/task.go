@@ -65,7 +65,21 @@ type ContainerInfo struct {
 	// StartMs is how long it took to get the container ready to run
 	// (process start plus /init for a cold one; near zero for a warm one).
 	StartMs float64 `json:"start_ms"`
+	// Start is how the container started: StartCold, StartWarm or
+	// StartPaused; empty when the runtime does not say.
+	Start string `json:"start,omitempty"`
 }
+
+// The kinds of container start in ContainerInfo.Start, as OpenWhisk
+// counts them.
+const (
+	// StartCold is a container started for this pack (create, /init).
+	StartCold = "cold"
+	// StartWarm is an idle container that was still running.
+	StartWarm = "warm"
+	// StartPaused is an idle container that was paused and is resumed.
+	StartPaused = "paused"
+)
 
 // PackResult is what a container returns for one pack.
 type PackResult struct {

@@ -22,6 +22,7 @@ var benchSuites = map[string]func(ctx context.Context, w io.Writer, o benchOptio
 	"comm":        benchComm,
 	"speculation": benchSpeculation,
 	"serve":       benchServe,
+	"docker":      benchDocker,
 }
 
 type benchOptions struct {
@@ -40,7 +41,7 @@ func newBenchCmd() *cobra.Command {
 	var o benchOptions
 	cmd := &cobra.Command{
 		Use:   "bench [SUITE]",
-		Short: "Run a benchmark suite and print its figures (suites: startup, comm, serve)",
+		Short: "Run a benchmark suite and print its figures (suites: startup, comm, serve, speculation, docker)",
 		Long: `bench runs one of Volley's benchmark suites on this machine and prints a
 table. Figures are ratios against a baseline measured in the same run.
 
@@ -49,7 +50,10 @@ table. Figures are ratios against a baseline measured in the same run.
   comm      point-to-point: local latency, 64 MiB zero-copy handoff vs memcpy,
             remote ping-pong and bandwidth vs raw loopback TCP
   serve     volley serve with worker processes: sandboxes/s, invocations/s,
-            group endpoint vs single activations (time to all-ready)`,
+            group endpoint vs single activations (time to all-ready)
+  speculation  speculative replicas: run-time tails and cold-start stragglers
+            against the model, for K = 1, 2, 3
+  docker    Docker backend: cold/warm/hot container start, time to all-ready`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			suite := "startup"
@@ -201,3 +205,6 @@ func ratioF(a, b float64) float64 {
 	}
 	return a / b
 }
+
+// ratio is a/b for durations, 0 when b is not positive.
+func ratio(a, b time.Duration) float64 { return ratioF(float64(a), float64(b)) }

@@ -348,7 +348,7 @@ func benchGroupVsSingles(ctx context.Context, w io.Writer, s *benchServer, o ben
 			}
 		}
 		gc, sc, gw, sw := median(cells["oncold"]), median(cells["offcold"]), median(cells["onwarm"]), median(cells["offwarm"])
-		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.2fx\t\n", g, containers, msf(gc), msf(sc), msf(gw), msf(sw), ratioF(msf(sc), msf(gc)))
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.2fx\t\n", g, containers, msf(gc), msf(sc), msf(gw), msf(sw), ratio(sc, gc))
 	}
 	return tw.Flush()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/volley-run/volley/group"
+	"github.com/volley-run/volley/invoker/docker"
 	"github.com/volley-run/volley/invoker/local"
 )
 
@@ -36,6 +37,9 @@ type runFlags struct {
 	metricsLinger time.Duration
 	traceFile     string
 	ow            openwhiskFlags
+	image         string
+	memoryMB      int
+	volumes       []string
 }
 
 func newRunCmd(g *globalFlags) *cobra.Command {
@@ -59,7 +63,7 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	fl.IntVarP(&f.workers, "workers", "n", 1, "number of workers (ranks) N")
 	fl.IntVarP(&f.granularity, "granularity", "g", 1, "workers per container G")
 	fl.StringArrayVarP(&f.params, "param", "p", nil, "app parameter key=value (repeatable)")
-	fl.StringVar(&f.backend, "backend", "local", "where containers run: local, openwhisk")
+	fl.StringVar(&f.backend, "backend", "local", "where containers run: local (processes), docker (containers of --image), openwhisk")
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object on stdout")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line on stderr")
 	fl.DurationVar(&f.timeout, "timeout", group.DefaultTimeout, "deadline for the whole group")
@@ -75,6 +79,9 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.traceFile, "trace", "", "write a Chrome trace-event JSON file of the group (open in Perfetto or chrome://tracing)")
 	fl.StringVar(&f.workerBinary, "worker-binary", "", "worker executable for the local backend (default: this volley binary)")
 	f.ow.register(fl)
+	fl.StringVar(&f.image, "image", docker.DefaultImage, "worker image for the docker backend (deploy/build-image.sh builds it)")
+	fl.IntVar(&f.memoryMB, "memory", 256, "memory limit per container in MB (docker backend)")
+	fl.StringArrayVar(&f.volumes, "volume", nil, "bind mount host-path:container-path[:ro] into every container (docker backend, repeatable)")
 	return cmd
 }
 
@@ -118,8 +125,15 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 		if rt, launchOpts, err = newOpenWhiskRuntime(ctx, &f.ow, f.timeout, log); err != nil {
 			return err
 		}
+	case "docker":
+		drt, err := startDocker(ctx, g, f, log)
+		if err != nil {
+			return err
+		}
+		defer drt.Close()
+		rt, launchOpts = drt, append(launchOpts, group.BindAddr(drt.BindAddr()))
 	default:
-		return usageErr(fmt.Errorf("--backend %q: want local or openwhisk", f.backend))
+		return usageErr(fmt.Errorf("--backend %q: want local, docker or openwhisk", f.backend))
 	}
 
 	obs, err := startObserving(f, log, os.Stderr)

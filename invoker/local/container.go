@@ -28,9 +28,6 @@ type container struct {
 	client *action.Client
 	exited chan struct{} // closed when the process has been reaped
 	err    error         // the process's exit status; read after exited
-	// lastGroup is the group whose pack the container ran last; guarded
-	// by the Runtime's mutex.
-	lastGroup string
 }
 
 // startContainer starts one process of cfg.Binary, waits for it to report

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/volley-run/volley/invoker/sandbox"
 )
@@ -44,7 +45,6 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox
 		go c.destroy()
 		return nil, errors.New("local runtime is closed")
 	}
-	r.stats.ColdStarts++
 	r.owned[s] = true
 	s.forget = func() {
 		r.mu.Lock()
@@ -81,6 +81,17 @@ func (s *processSandbox) Pause(context.Context) error { return s.c.signal(syscal
 
 // Resume continues the process group with SIGCONT.
 func (s *processSandbox) Resume(context.Context) error { return s.c.signal(syscall.SIGCONT) }
+
+// Stop sends SIGTERM to the process group, then SIGKILL once grace has
+// passed, and waits until the process is reaped.
+func (s *processSandbox) Stop(grace time.Duration) string {
+	how := ""
+	s.once.Do(func() {
+		how = s.c.terminate(grace)
+		s.forget()
+	})
+	return how
+}
 
 // Destroy kills the process and waits until it is reaped.
 func (s *processSandbox) Destroy() {

@@ -10,6 +10,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // ErrPaused is returned by operations that need a running sandbox when the
@@ -49,6 +50,11 @@ type Sandbox interface {
 	Exited() <-chan struct{}
 	// ExitErr says how the container ended; valid once Exited is closed.
 	ExitErr() error
+	// Stop asks the container to end (SIGTERM), gives it grace to do so,
+	// then destroys it, and returns once it is gone, saying what ended it:
+	// "SIGTERM", "SIGKILL", or "" when it had ended already. Preempted
+	// speculative replicas are stopped this way.
+	Stop(grace time.Duration) string
 	// Destroy stops the container at once and releases everything it
 	// holds, waiting until it is gone. It is safe to call more than once.
 	Destroy()
