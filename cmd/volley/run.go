@@ -79,8 +79,8 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.traceFile, "trace", "", "write a Chrome trace-event JSON file of the group (open in Perfetto or chrome://tracing)")
 	fl.StringVar(&f.workerBinary, "worker-binary", "", "worker executable for the local backend (default: this volley binary)")
 	f.ow.register(fl)
-	fl.StringVar(&f.image, "image", docker.DefaultImage, "worker image for the docker backend (deploy/build-image.sh builds it)")
-	fl.IntVar(&f.memoryMB, "memory", 256, "memory limit per container in MB (docker backend)")
+	fl.StringVar(&f.image, "image", docker.DefaultImage, "worker image for the docker and openwhisk backends (deploy/build-image.sh builds it)")
+	fl.IntVar(&f.memoryMB, "memory", 256, "memory limit per container in MB (docker: the container's limit; openwhisk: the action's)")
 	fl.StringArrayVar(&f.volumes, "volume", nil, "bind mount host-path:container-path[:ro] into every container (docker backend, repeatable)")
 	return cmd
 }
@@ -122,7 +122,7 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 		defer lrt.Close()
 		rt = lrt
 	case "openwhisk":
-		if rt, launchOpts, err = newOpenWhiskRuntime(ctx, &f.ow, f.timeout, log); err != nil {
+		if rt, launchOpts, err = newOpenWhiskRuntime(ctx, &f.ow, f.image, f.memoryMB, f.timeout, log); err != nil {
 			return err
 		}
 	case "docker":

@@ -37,7 +37,7 @@ type serveFlags struct {
 func newServeCmd(g *globalFlags) *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
-		Use:   "serve [--listen ADDR] [--runtime process]",
+		Use:   "serve [--listen ADDR] [--runtime process|docker]",
 		Short: "Run the embedded OpenWhisk-compatible controller",
 		Long: `serve runs an in-memory controller that speaks the part of the OpenWhisk REST
 API that wsk and openwhisk-client-go use (actions, invoke, activations,
@@ -52,7 +52,7 @@ invokes a whole group, admitted at once or queued.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:3233", "address of the REST API")
-	fl.StringVar(&f.runtime, "runtime", "process", "what containers are: process (worker processes)")
+	fl.StringVar(&f.runtime, "runtime", "process", "what containers are: process (worker processes) or docker (containers of the action's image)")
 	fl.StringArrayVar(&f.auth, "auth", nil, "credential [NAMESPACE=]UUID:KEY (repeatable; default: OpenWhisk's guest credential; namespace default guest)")
 	fl.IntVar(&f.cores, "cores", 1024, "admission budget: each running container takes one core")
 	fl.DurationVar(&f.pauseGrace, "pause-grace", 10*time.Second, "idle time before a warm container is paused")
