@@ -90,6 +90,27 @@ var openwhiskApps = []struct {
 		err := json.Unmarshal(r, &v)
 		return fmt.Sprintf("%+v", v), err
 	}},
+	// An in-memory TeraSort of generated records: each rank's share of
+	// the sorted output and the job's checksum must not depend on where
+	// the containers run.
+	{"terasort", []string{"-n", "6", "-g", "4", "-p", "records=20000"}, func(r json.RawMessage) (string, error) {
+		var v struct {
+			Rank       int   `json:"rank"`
+			RecordsIn  int64 `json:"records_in"`
+			RecordsOut int64 `json:"records_out"`
+			Validated  bool  `json:"validated"`
+			Job        *struct {
+				Records  int64  `json:"records"`
+				Checksum string `json:"checksum"`
+			} `json:"job"`
+		}
+		err := json.Unmarshal(r, &v)
+		s := fmt.Sprintf("rank %d in %d out %d validated %v", v.Rank, v.RecordsIn, v.RecordsOut, v.Validated)
+		if v.Job != nil {
+			s += fmt.Sprintf(" job %d %s", v.Job.Records, v.Job.Checksum)
+		}
+		return s, err
+	}},
 }
 
 func TestOpenWhiskBackendMatchesLocal(t *testing.T) {

@@ -2,12 +2,18 @@ package faults
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/volley-run/volley/group"
+	"github.com/volley-run/volley/invoker/controller"
+	"github.com/volley-run/volley/invoker/openwhisk"
+	"github.com/volley-run/volley/invoker/sandbox"
 )
 
 // usage is what a launcher holds; after a group ends it must be back where
@@ -45,14 +51,11 @@ func settle(t *testing.T, base usage) usage {
 	}
 }
 
-// TestSoak200Groups runs 200 groups in a row (N=32, g=8) on one runtime and
-// checks that processes, goroutines, open descriptors and memory come back
-// to what they were after the first group (which filled the warm pool).
-func TestSoak200Groups(t *testing.T) {
-	if testing.Short() {
-		t.Skip("soak: 200 groups; skipped with -short")
-	}
-	rt := newRuntime(t, nil)
+// soak runs 200 groups in a row (N=32, g=8) on rt and checks that
+// processes, goroutines, open descriptors and memory come back to what they
+// were after the first group (which filled the warm pool). coldStarts
+// reports how many containers were started so far.
+func soak(t *testing.T, rt group.Runtime, coldStarts func() int) {
 	spec := group.Spec{App: "fault-ring", Workers: 32, Granularity: 8, Timeout: time.Minute}
 	run := func(i int) {
 		res, err := group.Launch(context.Background(), spec, rt)
@@ -89,7 +92,54 @@ func TestSoak200Groups(t *testing.T) {
 	if after.heap > base.heap+heapSlack {
 		t.Errorf("heap in use: %d MiB after the soak, %d MiB before", after.heap>>20, base.heap>>20)
 	}
-	if s := rt.Stats(); s.ColdStarts != 4 {
-		t.Errorf("%d cold starts over %d groups of 4 packs, want 4 (the warm pool reused)", s.ColdStarts, groups)
+	if n := coldStarts(); n != 4 {
+		t.Errorf("%d cold starts over %d groups of 4 packs, want 4 (the warm pool reused)", n, groups)
 	}
+}
+
+// TestSoak200Groups soaks the local runtime directly.
+func TestSoak200Groups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak: 200 groups; skipped with -short")
+	}
+	rt := newRuntime(t, nil)
+	soak(t, rt, func() int { return rt.Stats().ColdStarts })
+}
+
+// TestSoak200GroupsOnServe soaks the path a cluster takes: the openwhisk
+// backend (openwhisk-client-go) against one embedded controller (`volley
+// serve`'s), whose containers are worker processes.
+func TestSoak200GroupsOnServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak: 200 groups; skipped with -short")
+	}
+	started := &countingFactory{Factory: newRuntime(t, nil)}
+	ctl, err := controller.New(controller.Config{Factory: started, ResolveImage: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ctl.Handler())
+	t.Cleanup(func() { srv.Close(); ctl.Close() }) // before rt.Close
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ow, err := openwhisk.New(ctx, openwhisk.Config{APIHost: srv.URL, Auth: controller.GuestAuth, GroupInvoke: "on",
+		HTTPClient: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	soak(t, ow, func() int { return int(started.n.Load()) })
+}
+
+// countingFactory counts the containers a Factory started.
+type countingFactory struct {
+	sandbox.Factory
+	n atomic.Int32
+}
+
+func (f *countingFactory) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
+	sb, err := f.Factory.Start(ctx, spec)
+	if err == nil {
+		f.n.Add(1)
+	}
+	return sb, err
 }
