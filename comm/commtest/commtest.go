@@ -23,6 +23,23 @@ type Cluster struct {
 	Comms []*comm.Comm // by rank
 }
 
+// SharedProcessTiming is the failure-detection timing of the nodes Start
+// makes. All of a cluster's memberlist nodes share this process's CPUs,
+// the race detector's slowdown and, in CI, the CPUs of other test
+// binaries: even membership.DenseTiming declared starved nodes dead there
+// (a node stalled for seconds, not killed). Clusters made here test the
+// layers above membership, not failure detection (the membership and comm
+// packages test that with their own timings), so probing is slow and the
+// suspicion long: a node must stay silent for about half a minute to be
+// declared dead.
+func SharedProcessTiming() membership.Timing {
+	t := membership.DenseTiming()
+	t.ProbeInterval = 2 * time.Second
+	t.ProbeTimeout = time.Second
+	t.SuspicionMult = 8
+	return t
+}
+
 // Start starts ceil(n/g) nodes over TCP, waits until the group is ready,
 // and closes everything when the test ends. mod, if not nil, adjusts each
 // node's Config.
@@ -36,10 +53,7 @@ func Start(t testing.TB, n, g int, mod func(*comm.Config)) *Cluster {
 	var seeds []string
 	for p := range packs {
 		cfg := comm.Config{Group: "g-commtest", Secret: Secret, Workers: n, Granularity: g, Pack: p, Transport: "tcp", Seeds: seeds}
-		// All the group's memberlist nodes share this process's CPUs (and
-		// the race detector's slowdown): the default timings, meant for a
-		// node per container, could declare a busy node dead.
-		cfg.Membership = membership.DenseTiming()
+		cfg.Membership = SharedProcessTiming()
 		if mod != nil {
 			mod(&cfg)
 		}
