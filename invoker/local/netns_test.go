@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/volley-run/volley/group"
+	"github.com/volley-run/volley/invoker/nethost"
 )
 
 func init() {
@@ -28,70 +26,14 @@ func init() {
 	}})
 }
 
-var netHostsCalls atomic.Int32
-
-// netHosts makes n network namespaces ("hosts"), each with an address that
-// exists only inside it (10.77.x.10+i), joined by a bridge that lives in a
-// namespace of its own, the switch; this namespace reaches the switch at
-// 10.77.x.1. Keeping the bridge out of this namespace keeps the machine's
-// firewall (Docker sets FORWARD to DROP and bridged traffic through
-// iptables) out of the way. Everything is removed when the test ends.
-func netHosts(t *testing.T, n int) (bridgeAddr string, hosts []Host) {
+// netHosts makes n network hosts (invoker/nethost) for the local runtime.
+func netHosts(t *testing.T, n int) (gateway string, hosts []Host) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("network namespaces need root; run the tests as root to cover containers on separate hosts")
+	gateway, made := nethost.Make(t, n)
+	for _, h := range made {
+		hosts = append(hosts, Host{Netns: h.Netns, Addr: h.Addr})
 	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("no `ip` command (iproute2); cannot make network namespaces")
-	}
-	// Names are unique per call (and short: interface names have at most
-	// 15 bytes), so runs with -count do not trip over a previous run's
-	// links, which the kernel removes asynchronously.
-	id := (os.Getpid()*7 + int(netHostsCalls.Add(1))) % 10000
-	subnet := fmt.Sprintf("10.77.%d", id%250)
-	sw := fmt.Sprintf("vsw%d", id)
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Cleanup(func() {
-		exec.Command("ip", "link", "del", fmt.Sprintf("vl%d", id)).Run()
-		for i := range n {
-			exec.Command("ip", "netns", "del", fmt.Sprintf("vns%d-%d", id, i)).Run()
-		}
-		exec.Command("ip", "netns", "del", sw).Run() // takes the bridge and the switch ends along
-	})
-	run("netns", "add", sw)
-	run("-n", sw, "link", "add", "br0", "type", "bridge")
-	run("-n", sw, "link", "set", "br0", "up")
-	// plug connects a veth end in namespace ns (or this one, for "") to
-	// the switch and gives it addr.
-	plug := func(ns, name, addr string) {
-		port := name + "p"
-		run("link", "add", name, "type", "veth", "peer", "name", port)
-		run("link", "set", port, "netns", sw)
-		run("-n", sw, "link", "set", port, "master", "br0", "up")
-		if ns != "" {
-			run("link", "set", name, "netns", ns)
-			run("-n", ns, "addr", "add", addr+"/24", "dev", name)
-			run("-n", ns, "link", "set", name, "up")
-			run("-n", ns, "link", "set", "lo", "up")
-			return
-		}
-		run("addr", "add", addr+"/24", "dev", name)
-		run("link", "set", name, "up")
-	}
-	plug("", fmt.Sprintf("vl%d", id), subnet+".1")
-	for i := range n {
-		ns := fmt.Sprintf("vns%d-%d", id, i)
-		addr := fmt.Sprintf("%s.%d", subnet, 10+i)
-		run("netns", "add", ns)
-		plug(ns, fmt.Sprintf("vh%d-%d", id, i), addr)
-		hosts = append(hosts, Host{Netns: ns, Addr: addr})
-	}
-	return subnet + ".1", hosts
+	return gateway, hosts
 }
 
 // TestContainersOnSeparateHosts runs a group whose containers live in
