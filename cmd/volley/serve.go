@@ -15,6 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/volley-run/volley/invoker/controller"
@@ -143,7 +146,7 @@ func runServe(cmd *cobra.Command, g *globalFlags, f *serveFlags) error {
 	defer ctl.Close()
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	hs := &http.Server{Handler: ctl.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: withMetrics(ctl), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(cmd.ErrOrStderr(), "volley serve: OpenWhisk API on %s (runtime %s, %d cores)\n", apiHost, f.runtime, f.cores)
@@ -159,4 +162,16 @@ func runServe(cmd *cobra.Command, g *globalFlags, f *serveFlags) error {
 		fmt.Fprintln(os.Stderr, "volley serve: shutdown:", err)
 	}
 	return nil
+}
+
+// withMetrics serves the controller's API and, on /metrics (no
+// credentials, as Prometheus scrapes), its figures plus the Go runtime's
+// and the process's.
+func withMetrics(ctl *controller.Controller) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ctl.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", ctl.Handler())
+	return mux
 }

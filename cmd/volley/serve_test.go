@@ -156,6 +156,22 @@ func TestOpenWhiskBackendMatchesLocal(t *testing.T) {
 			})
 		}
 	}
+	// Every pack was one activation; the server's /metrics counts them.
+	activations := 0
+	for _, c := range openwhiskApps {
+		n, g := 0, 0
+		fmt.Sscan(c.args[1], &n)
+		fmt.Sscan(c.args[3], &g)
+		activations += 2 * ((n + g - 1) / g) // group-invoke auto and off
+	}
+	fams := scrapeMetrics(t, s.apihost+"/metrics")
+	got := fams["volley_serve_activations_total"]
+	if got == nil || got.GetMetric()[0].GetCounter().GetValue() != float64(activations) {
+		t.Errorf("volley serve /metrics: activations %v, want %d", got, activations)
+	}
+	if fams["go_goroutines"] == nil || fams["process_open_fds"] == nil {
+		t.Error("volley serve /metrics lacks the Go runtime's and the process's figures")
+	}
 }
 
 func TestOpenWhiskBackendErrors(t *testing.T) {
