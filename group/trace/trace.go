@@ -9,6 +9,11 @@
 //	run                           the rank's app function
 //	  <op>                        each collective call (barrier, allreduce, ...)
 //
+// With speculation, every replica of a pack, winner or loser, has a track
+// of its own in the pack's process (tid = N + its index in
+// Result.Replicas): "replica R (won|lost|failed|cancelled)" from its
+// launch to its end, with "run" inside while its workers ran.
+//
 // The container records the times (group.Record(group.RecordSpans)) and
 // ships them back in its pack result; timestamps are µs since the launch.
 // Container times are on the container's clock, so across hosts the
@@ -112,7 +117,34 @@ func Build(res *group.Result) *File {
 			}
 		}
 	}
+	for i, rp := range res.Replicas {
+		addReplica(add, res.Workers+i, rp)
+	}
 	return f
+}
+
+// addReplica adds the track of one speculative replica to its pack's
+// process, on a thread of its own (tid past the ranks): a span from its
+// launch to its end named after its outcome, and inside it the time its
+// workers ran, if they did.
+func addReplica(add func(Event), tid int, rp group.ReplicaSummary) {
+	us := func(ms float64) int64 { return int64(ms * 1000) }
+	name := fmt.Sprintf("replica %d (%s)", rp.Replica, rp.Outcome)
+	add(Event{Name: "thread_name", Ph: "M", Pid: rp.Pack, Tid: tid, Args: map[string]any{"name": name}})
+	add(Event{Name: "thread_sort_index", Ph: "M", Pid: rp.Pack, Tid: tid, Args: map[string]any{"sort_index": tid}})
+	args := map[string]any{"container": rp.Container.ID, "outcome": rp.Outcome}
+	if rp.Error != "" {
+		args["error"] = rp.Error
+	}
+	if rp.RegisteredMs > 0 {
+		args["registered_ms"] = rp.RegisteredMs
+	}
+	start, end := us(rp.LaunchedMs), max(us(rp.EndedMs), us(rp.LaunchedMs))
+	add(Event{Name: name, Cat: "replica", Ph: "X", Ts: start, Dur: end - start, Pid: rp.Pack, Tid: tid, Args: args})
+	if rp.ReadyMs > 0 {
+		ready := min(max(us(rp.ReadyMs), start), end)
+		add(Event{Name: "run", Cat: "replica", Ph: "X", Ts: ready, Dur: end - ready, Pid: rp.Pack, Tid: tid})
+	}
 }
 
 // Write writes the trace of res to w as JSON.

@@ -167,3 +167,30 @@ func TestFailedPack(t *testing.T) {
 		t.Errorf("%d instant events, %d tracks with spans", instants, len(f.Spans()))
 	}
 }
+
+func TestReplicaTracks(t *testing.T) {
+	res := &group.Result{Workers: 2, Granularity: 1, Containers: 2,
+		Packs: []group.PackSummary{{Pack: 0, Lo: 0, Hi: 1}, {Pack: 1, Lo: 1, Hi: 2}},
+		Ranks: []group.RankResult{{Rank: 0}, {Rank: 1, Pack: 1}},
+		Replicas: []group.ReplicaSummary{
+			{Pack: 0, Replica: 0, Outcome: "won", LaunchedMs: 0, RegisteredMs: 5, ReadyMs: 6, EndedMs: 20},
+			{Pack: 0, Replica: 1, Outcome: "lost", LaunchedMs: 1, EndedMs: 8},
+			{Pack: 1, Replica: 0, Outcome: "won", LaunchedMs: 0, ReadyMs: 7, EndedMs: 21},
+		}}
+	f := Build(res)
+	if err := f.Check(); err != nil {
+		t.Fatal(err)
+	}
+	spans := f.Spans()
+	won := spans[Track{Pid: 0, Tid: 2}]
+	lost := spans[Track{Pid: 0, Tid: 3}]
+	if len(won) != 2 || won[0].Name != "replica 0 (won)" || won[0].Dur != 20000 || won[1].Name != "run" || won[1].Ts != 6000 {
+		t.Fatalf("winner's track %+v", won)
+	}
+	if len(lost) != 1 || lost[0].Name != "replica 1 (lost)" || lost[0].Ts != 1000 || lost[0].Dur != 7000 {
+		t.Fatalf("loser's track %+v", lost)
+	}
+	if len(spans[Track{Pid: 1, Tid: 4}]) != 2 {
+		t.Fatalf("pack 1's replica track %+v", spans[Track{Pid: 1, Tid: 4}])
+	}
+}
