@@ -115,7 +115,11 @@ func benchSpeculation(ctx context.Context, w io.Writer, o benchOptions) error {
 		if base == 0 {
 			base = p99(ready)
 		} else {
-			vs = fmt.Sprintf("%.0f%% lower", 100*(1-p99(ready)/base))
+			if d := 100 * (1 - p99(ready)/base); d >= 0 {
+				vs = fmt.Sprintf("%.0f%% lower", d)
+			} else {
+				vs = fmt.Sprintf("%.0f%% higher", -d)
+			}
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%s\t%.1f%%\t%.1f%%\t%.1f\t\n", k, row.policy, mean(ready), p99(ready), vs,
 			100*float64(delayed)/float64(trials), 100*model, float64(containers)/float64(trials))
