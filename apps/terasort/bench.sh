@@ -33,30 +33,47 @@ now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # timeit NAME OUTPUT CMD...: runs CMD reps times (removing OUTPUT before
-# each run), prints the median seconds and leaves the last output.
+# each run), prints the median seconds of the runs that succeeded ("failed"
+# when none did) and leaves the last good output. A failed run is reported,
+# not fatal, so one starved run does not lose the others' figures.
 timeit() {
 	local name=$1 out=$2
 	shift 2
-	local ts=()
+	local ts=() failed=0
 	for _ in $(seq "$reps"); do
 		rm -rf "$out"
 		local t0 t1
 		t0=$(now)
-		"$@" >"$work/$name.log"
+		if ! "$@" >"$work/$name.run.log" 2>"$work/$name.err"; then
+			failed=$((failed + 1))
+			echo "$name: run failed: $(tail -c 300 "$work/$name.err")" >&2
+			continue
+		fi
 		t1=$(now)
+		mv "$work/$name.run.log" "$work/$name.log"
 		ts+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
 	done
-	printf '%s\n' "${ts[@]}" | median >"$work/$name.median"
-	echo "$name: runs ${ts[*]} s, median $(cat "$work/$name.median") s" >&2
+	if [ ${#ts[@]} -eq 0 ]; then
+		echo failed >"$work/$name.median"
+	else
+		printf '%s\n' "${ts[@]}" | median >"$work/$name.median"
+	fi
+	echo "$name: runs ${ts[*]:-none} s ($failed failed), median $(cat "$work/$name.median") s" >&2
 }
 
+# ratio A B: A / B, or "-" when either failed.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "failed" || b == "failed") print "-"; else printf "%.2fx", a / b}'; }
+
 timeit sort "$work/sorted.txt" env LC_ALL=C sort --parallel=2 -T "$work" -o "$work/sorted.txt" "$in"
-"$v" teravalidate "$work/sorted.txt" --input "$in" | tail -1
+[ "$(cat "$work/sort.median")" = failed ] || "$v" teravalidate "$work/sorted.txt" --input "$in" | tail -1
 rm -f "$work/sorted.txt"
 
 for cfg in "g8 8 true" "g8novalidate 8 false" "g1 1 true"; do
 	read -r name g validate <<<"$cfg"
 	timeit "$name" "$work/out-$name" "$v" run terasort -n 16 -g "$g" -p input="$in" -p output="$work/out-$name" -p validate="$validate" --json --quiet
+	if [ "$(cat "$work/$name.median")" = failed ]; then
+		continue
+	fi
 	"$v" teravalidate "$work/out-$name" --input "$in" | tail -1
 	python3 - "$work/$name.log" <<'PY'
 import json, sys
@@ -73,12 +90,10 @@ done
 
 s=$(cat "$work/sort.median")
 printf '\n%-36s %8s %10s\n' "" "seconds" "sort/this"
-printf '%-36s %8.2f %10s\n' "LC_ALL=C sort --parallel=2" "$s" "1.00x"
+printf '%-36s %8s %10s\n' "LC_ALL=C sort --parallel=2" "$s" "1.00x"
 for cfg in "g8:volley -n 16 -g 8" "g8novalidate:volley -n 16 -g 8, validate=false" "g1:volley -n 16 -g 1"; do
 	name=${cfg%%:*}
 	t=$(cat "$work/$name.median")
-	printf '%-36s %8.2f %9.2fx\n' "${cfg#*:}" "$t" "$(awk -v a="$s" -v b="$t" 'BEGIN {print a / b}')"
+	printf '%-36s %8s %10s\n' "${cfg#*:}" "$t" "$(ratio "$s" "$t")"
 done
-g1=$(cat "$work/g1.median")
-g8=$(cat "$work/g8.median")
-echo "g=1 / g=8 (16 workers): $(awk -v a="$g1" -v b="$g8" 'BEGIN {printf "%.2f", a / b}')x"
+echo "g=1 / g=8 (16 workers): $(ratio "$(cat "$work/g1.median")" "$(cat "$work/g8.median")")"

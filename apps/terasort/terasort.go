@@ -191,8 +191,10 @@ func Run(ctx context.Context, w *group.Worker) (any, error) {
 
 	// Read (or generate) this rank's share; rank 0 makes the output.
 	data, loadErr := load(o, me, n)
+	created := false
 	if loadErr == nil && me == 0 && o.output != "" {
 		loadErr = createOutput(o.output)
+		created = loadErr == nil
 	}
 	var inSum records.Checksum
 	if loadErr == nil && o.validate {
@@ -221,6 +223,9 @@ func Run(ctx context.Context, w *group.Worker) (any, error) {
 	var samples []records.Key
 	for r, m := range all {
 		if m[0] != 0 {
+			if created {
+				os.Remove(o.output) // still empty: nothing was written
+			}
 			return nil, fmt.Errorf("rank %d failed: %s", r, m[1:])
 		}
 		for b := m[1:]; len(b) >= records.KeySize; b = b[records.KeySize:] {
