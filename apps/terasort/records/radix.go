@@ -1,6 +1,7 @@
 package records
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -56,17 +57,7 @@ func digit(e entry, k int) byte {
 }
 
 func compareEntries(x, y entry) int {
-	switch {
-	case x.hi < y.hi:
-		return -1
-	case x.hi > y.hi:
-		return 1
-	case x.lo < y.lo:
-		return -1
-	case x.lo > y.lo:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(x.hi, y.hi), cmp.Compare(x.lo, y.lo))
 }
 
 // msd sorts a, whose entries share key bytes 0..k-1 and are in input

@@ -2,6 +2,7 @@ package records
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -53,17 +54,7 @@ func KeyOf(rec []byte) Key {
 
 // Compare returns -1, 0 or +1 as k sorts before, with or after o.
 func (k Key) Compare(o Key) int {
-	switch {
-	case k.Hi < o.Hi:
-		return -1
-	case k.Hi > o.Hi:
-		return 1
-	case k.Lo < o.Lo:
-		return -1
-	case k.Lo > o.Lo:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(k.Hi, o.Hi), cmp.Compare(k.Lo, o.Lo))
 }
 
 // Bytes returns the key's 10 bytes.
