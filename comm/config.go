@@ -63,7 +63,10 @@ type Config struct {
 	// rendezvous. Default 4 MiB.
 	EagerWindow int
 	// ChunkSize is the size of the pieces a large message is cut into on
-	// the wire. Default 256 KiB; at most wire.MaxPayload.
+	// the wire, further bounded per connection by transport.Conn.MaxFrame
+	// (an SCTP socket with a small send buffer). Default and most
+	// wire.MaxPayload (1 MiB): one writev per MiB, as a plain TCP stream
+	// would write it.
 	ChunkSize int
 	// MaxMessage is the largest message a node accepts from another pack;
 	// a peer announcing more is a protocol error. Default 4 GiB.
@@ -76,7 +79,7 @@ type Config struct {
 const (
 	DefaultEagerLimit  = 64 << 10
 	DefaultEagerWindow = 4 << 20
-	DefaultChunkSize   = 256 << 10
+	DefaultChunkSize   = wire.MaxPayload
 	DefaultMaxMessage  = 4 << 30
 )
 

@@ -405,7 +405,7 @@ func (l *link) streamData(ctx context.Context, cts chan struct{}, forget func(),
 	case <-l.node.ctx.Done():
 		return 0, context.Cause(l.node.ctx)
 	}
-	chunk := l.node.cfg.ChunkSize
+	chunk := min(l.node.cfg.ChunkSize, l.conn.MaxFrame())
 	wireBytes := 0
 	var last chan error
 	for off := 0; off < len(data); off += chunk {

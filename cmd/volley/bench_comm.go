@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -17,7 +18,8 @@ import (
 // a 64 MiB zero-copy handoff against a memcpy of 64 MiB, then remote
 // (between containers, over loopback) ping-pong latency and one-way
 // bandwidth for 1 KiB..64 MiB, each next to raw loopback TCP measured in
-// the same run.
+// the same run: o.reps rounds that alternate Volley and raw TCP, and the
+// medians of each figure and of the per-round ratio.
 func benchComm(ctx context.Context, w io.Writer, o benchOptions) error {
 	transport := o.transport
 	local, err := startPair(ctx, 2, 2, transport) // one container, two ranks
@@ -31,7 +33,7 @@ func benchComm(ctx context.Context, w io.Writer, o benchOptions) error {
 	}
 	defer remote.close()
 
-	fmt.Fprintf(w, "comm: local = two ranks in one container; remote = two containers over %s on loopback\n\n", remote.nodes[0].TransportName())
+	fmt.Fprintf(w, "comm: local = two ranks in one container; remote = two containers over %s on loopback; median of %d alternating runs\n\n", remote.nodes[0].TransportName(), o.reps)
 	lat, err := pingPong(ctx, local.a, local.b, 64, 20000)
 	if err != nil {
 		return err
@@ -55,23 +57,30 @@ func benchComm(ctx context.Context, w io.Writer, o benchOptions) error {
 	fmt.Fprintln(tw, "size\tvolley rtt us\traw tcp rtt us\tvolley MB/s\traw tcp MB/s\tvolley/raw bw\t")
 	for _, size := range []int{1 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20} {
 		iters := max(4, min(2000, (256<<20)/size))
-		rtt, err := pingPong(ctx, remote.a, remote.b, size, iters/4+1)
-		if err != nil {
-			return err
+		var rtts, rawRTTs []time.Duration
+		var bws, rawBWs, ratios []float64
+		for range o.reps { // alternate, so both see the same load
+			rtt, err := pingPong(ctx, remote.a, remote.b, size, iters/4+1)
+			if err != nil {
+				return err
+			}
+			rawRTT, err := raw.pingPong(size, iters/4+1)
+			if err != nil {
+				return err
+			}
+			bw, err := oneWay(ctx, remote.a, remote.b, size, iters)
+			if err != nil {
+				return err
+			}
+			rawBW, err := raw.oneWay(size, iters)
+			if err != nil {
+				return err
+			}
+			rtts, rawRTTs = append(rtts, rtt), append(rawRTTs, rawRTT)
+			bws, rawBWs, ratios = append(bws, bw), append(rawBWs, rawBW), append(ratios, bw/rawBW)
 		}
-		rawRTT, err := raw.pingPong(size, iters/4+1)
-		if err != nil {
-			return err
-		}
-		bw, err := oneWay(ctx, remote.a, remote.b, size, iters)
-		if err != nil {
-			return err
-		}
-		rawBW, err := raw.oneWay(size, iters)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.0f\t%.0f\t%.2f\t\n", bytesHuman(int64(size)), us(rtt), us(rawRTT), bw, rawBW, bw/rawBW)
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.0f\t%.0f\t%.2f\t\n", bytesHuman(int64(size)),
+			us(median(rtts)), us(median(rawRTTs)), medianF(bws), medianF(rawBWs), medianF(ratios))
 	}
 	return tw.Flush()
 }
@@ -321,6 +330,12 @@ func (r *rawPair) oneWay(size, iters int) (float64, error) {
 		return 0, err
 	}
 	return float64(size) * float64(iters) / time.Since(start).Seconds() / 1e6, nil
+}
+
+func medianF(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }

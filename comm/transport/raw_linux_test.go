@@ -9,7 +9,6 @@ import (
 
 	"github.com/ishidawataru/sctp"
 
-	"github.com/volley-run/volley/comm/wire"
 )
 
 // rawDial opens a plain socket of the named transport to addr, for writing
@@ -38,11 +37,3 @@ func rawDial(t testing.TB, name, addr string) io.WriteCloser {
 	return nil
 }
 
-// sendLimit is the largest payload c can send: smaller than
-// wire.MaxPayload on SCTP when the socket's send buffer is.
-func sendLimit(c Conn) int {
-	if sc, ok := c.(*sctpConn); ok {
-		return sc.maxSend
-	}
-	return wire.MaxPayload
-}

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"testing"
-
-	"github.com/volley-run/volley/comm/wire"
 )
 
 func rawDial(t testing.TB, name, addr string) io.WriteCloser {
@@ -21,6 +19,3 @@ func rawDial(t testing.TB, name, addr string) io.WriteCloser {
 	}
 	return c
 }
-
-// sendLimit is the largest payload c can send.
-func sendLimit(Conn) int { return wire.MaxPayload }

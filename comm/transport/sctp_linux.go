@@ -109,7 +109,7 @@ func (t *sctpTransport) socketConfig(sndTimeout time.Duration) *sctp.SocketConfi
 // setup sets buffers and SCTP_NODELAY on a new socket. Linux sends an
 // SCTP message whole and refuses one larger than the socket's send buffer
 // (EMSGSIZE), so the send buffer asked for holds at least the largest
-// frame; whether the kernel grants it, the Conn checks (sendLimit).
+// frame; whether the kernel grants it, the Conn checks (maxSend, MaxFrame).
 func (t *sctpTransport) setup(fd int) error {
 	if size := t.cfg.SocketBuffer; size > 0 {
 		snd := max(size, wire.HeaderLen+t.cfg.MaxPayload+sctpSendSlack)
@@ -382,6 +382,8 @@ func newSCTPConn(fd int, cfg Config) (*sctpConn, error) {
 }
 
 func (c *sctpConn) RemoteAddr() string { return c.remote }
+
+func (c *sctpConn) MaxFrame() int { return max(min(c.maxSend, c.maxPayload), 0) }
 
 func (c *sctpConn) WriteFrame(stream uint16, h wire.Header, payload []byte) error {
 	if len(payload) > c.maxSend && len(payload) <= c.maxPayload {

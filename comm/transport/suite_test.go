@@ -418,7 +418,7 @@ func testKernelDefaultBuffers(t *testing.T, tr Transport) {
 		t.Fatal(err)
 	}
 	a, b := pair(t, def)
-	limit := sendLimit(a)
+	limit := a.MaxFrame()
 	t.Logf("%s with the kernel's default buffers sends payloads of up to %d bytes", tr.Name(), limit)
 	if limit < wire.MaxPayload {
 		for _, n := range []int{wire.MaxPayload, limit + 1} {
@@ -567,6 +567,9 @@ func testBadWrite(t *testing.T, tr Transport) {
 		t.Fatal(err)
 	}
 	c, _ := pair(t, small)
+	if got := c.MaxFrame(); got != 64<<10 {
+		t.Fatalf("MaxFrame with MaxPayload 64 KiB: %d", got)
+	}
 	if err := c.WriteFrame(0, eager(0, 0, 0, make([]byte, 64<<10+1)), make([]byte, 64<<10+1)); !errors.Is(err, wire.ErrTooLarge) {
 		t.Fatalf("send over limit: %v", err)
 	}

@@ -141,6 +141,8 @@ func newTCPConn(c *net.TCPConn, cfg Config) *tcpConn {
 
 func (c *tcpConn) RemoteAddr() string { return c.remote }
 
+func (c *tcpConn) MaxFrame() int { return c.maxPayload }
+
 func (c *tcpConn) WriteFrame(stream uint16, h wire.Header, payload []byte) error {
 	h, err := wire.Prepare(h, payload, c.maxPayload)
 	if err != nil {

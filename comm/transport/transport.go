@@ -63,6 +63,10 @@ type Conn interface {
 	ReadFrame(buf func(h wire.Header) []byte) (stream uint16, h wire.Header, payload []byte, err error)
 	// RemoteAddr returns the peer's address as "host:port".
 	RemoteAddr() string
+	// MaxFrame is the largest payload WriteFrame sends: Config.MaxPayload,
+	// or less on SCTP when the kernel granted a smaller send buffer.
+	// Senders cut large messages into chunks of at most this size.
+	MaxFrame() int
 	// Close closes the connection and unblocks ReadFrame and WriteFrame.
 	// It is safe to call more than once.
 	Close() error
@@ -88,8 +92,8 @@ type Config struct {
 	// kernel keeps smaller (no CAP_NET_ADMIN and a low net.core.wmem_max,
 	// or a negative SocketBuffer) refuses payloads that do not fit it with
 	// an error wrapping wire.ErrTooLarge. (Unprivileged, with the default
-	// net.core.wmem_max, the send buffer takes about 415 KiB: the comm
-	// layer's 256 KiB chunks fit.)
+	// net.core.wmem_max, the send buffer takes about 415 KiB; Conn.MaxFrame
+	// says so, and the comm layer cuts its chunks to fit.)
 	SocketBuffer int
 	// SCTPStreams is the number of outbound streams an SCTP association
 	// asks for and of inbound streams it accepts. Zero means
