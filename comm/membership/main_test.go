@@ -13,6 +13,9 @@ import (
 // Shutdown does not wait for a probe in flight, which ends within
 // ProbeInterval*AwarenessMaxMultiplier, so leaks are polled for a while.
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChildNode())
+	}
 	code := m.Run()
 	if code == 0 {
 		if err := findLeaks(10 * time.Second); err != nil {

@@ -624,11 +624,18 @@ func (n *Node) onGone(name string, kind FailureKind) {
 		return
 	}
 	// A done message can trail a leave by a moment, but not a death:
-	// detecting one takes seconds.
+	// detecting one takes seconds. A death may still be refuted (DeadGrace).
 	grace := n.cfg.Timing.DoneGrace
-	if grace < 0 || kind == Dead {
+	if kind == Dead {
+		grace = n.cfg.Timing.DeadGrace
+	}
+	if grace <= 0 {
 		n.report(n.v.expire(p, id))
 		return
+	}
+	if kind == Dead {
+		n.log.Warn("membership: pack declared dead; waiting for it to refute",
+			"pack", p, "node", name, "grace", grace)
 	}
 	n.timers[id] = time.AfterFunc(grace, func() {
 		n.mu.Lock()

@@ -98,6 +98,10 @@ func (v *view) alive(name, addr string, m Meta) {
 		v.log.Warn("membership: node claims a pack that already failed; ignored",
 			"node", name, "pack", p)
 	case cur == "":
+		if v.pending[p].id != 0 {
+			v.log.Warn("membership: pack came back before its grace ended; no failure",
+				"pack", p, "node", name)
+		}
 		v.owner[p] = name
 		v.last[p] = name
 		v.pending[p] = pending{}
