@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/ishidawataru/sctp"
-
 )
 
 // rawDial opens a plain socket of the named transport to addr, for writing
@@ -36,4 +35,3 @@ func rawDial(t testing.TB, name, addr string) io.WriteCloser {
 	t.Fatalf("no raw dialer for %q", name)
 	return nil
 }
-
