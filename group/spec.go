@@ -38,8 +38,8 @@ type Spec struct {
 	// MembershipTiming picks the failure-detection timings: "default"
 	// (membership.DefaultTiming: a container per core, a silent pack is
 	// declared dead within about 3-5 s), "dense" (membership.DenseTiming:
-	// many containers per core, about 8-14 s, no false deaths when
-	// hundreds of containers start on a few cores), or "" for auto: dense
+	// many containers per core, about 13-19 s including a grace in which
+	// a pack that was only starved of CPU can refute its death), or "" for auto: dense
 	// above DenseAbovePacks packs. Broken connections and containers the
 	// runtime sees die are detected at once either way.
 	MembershipTiming string
