@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/volley-run/volley/invoker/controller"
+	"github.com/volley-run/volley/invoker/docker"
 	"github.com/volley-run/volley/invoker/local"
 	"github.com/volley-run/volley/invoker/sandbox"
 )
@@ -35,6 +36,7 @@ type serveFlags struct {
 	idleTimeout  time.Duration
 	maxTimeout   time.Duration
 	workerBinary string
+	image        string
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -62,6 +64,7 @@ invokes a whole group, admitted at once or queued.`,
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 10*time.Minute, "paused time before a warm container is removed")
 	fl.DurationVar(&f.maxTimeout, "max-action-timeout", 5*time.Minute, "largest action time limit accepted")
 	fl.StringVar(&f.workerBinary, "worker-binary", "", "worker executable for the process runtime (default: this volley binary)")
+	fl.StringVar(&f.image, "image", docker.DefaultImage, "worker image for the docker runtime, used by actions that name no image of their own")
 	return cmd
 }
 

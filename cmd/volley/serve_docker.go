@@ -25,7 +25,7 @@ const dockerSetupTimeout = time.Minute
 func newDockerServeRuntime(f *serveFlags, g *globalFlags, log *slog.Logger) (sandbox.Factory, func() error, func(string) string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), dockerSetupTimeout)
 	defer cancel()
-	rt, err := docker.New(ctx, docker.Config{Env: []string{"VOLLEY_LOG_LEVEL=" + g.logLevel}, Logger: log})
+	rt, err := docker.New(ctx, docker.Config{Image: f.image, Env: []string{"VOLLEY_LOG_LEVEL=" + g.logLevel}, Logger: log})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("--runtime docker: %w", err)
 	}

@@ -53,7 +53,7 @@ func TestServeOnDocker(t *testing.T) {
 			t.Errorf("docker objects left by volley serve: %v", left)
 		}
 	})
-	s := startServe(t, "--runtime", "docker")
+	s := startServe(t, "--runtime", "docker", "--image", dockerTestImage)
 	network, gateway := serverNetwork(t, s.r.cmd.Process.Pid)
 	r := s.run(t, "hello", "-n", "8", "-g", "4", "--json", "--auth", controller.GuestAuth,
 		"--image", dockerTestImage, "--bind-addr", gateway, "--transport", "tcp")
