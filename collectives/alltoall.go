@@ -84,8 +84,16 @@ func (c *Collectives) AllToAll(ctx context.Context, send, recv []byte) (err erro
 // AllToAllv sends send[j] of every rank to rank j, which stores the piece
 // from rank i in recv[i]: every rank passes len(send) == len(recv) ==
 // Size(), and len(recv[i]) is the count it expects from rank i, which must
-// equal len(send[j]) at rank i. It moves data as AllToAll does; the
-// messages are bundles (lengths, then data), so every count is checked.
+// equal len(send[j]) at rank i. A piece of at least
+// Thresholds.AllToAllvDirectBytes goes straight from its sender to its
+// receiver (inside a pack without a copy); smaller pieces travel as
+// AllToAll's blocks do, aggregated per pair of packs, in bundles (lengths,
+// then data) so that every count is checked. Sender and receiver both know
+// a piece's length, so they agree on its path. A rank takes its share in
+// the aggregated exchange only once it has copied the pieces sent to it
+// directly, and no rank returns before it has heard, through the leaders,
+// from every other rank: so when the call returns, nobody reads the
+// caller's send buffers any more.
 func (c *Collectives) AllToAllv(ctx context.Context, send, recv [][]byte) (err error) {
 	x, err := c.begin(ctx, opAllToAllv)
 	if err != nil {
@@ -102,7 +110,55 @@ func (c *Collectives) AllToAllv(ctx context.Context, send, recv [][]byte) (err e
 		return x.invalid("send[%d] has %d bytes but recv[%d] %d", me, len(send[me]), me, len(recv[me]))
 	}
 	copy(recv[me], send[me])
-	mates, err := x.exchangeLocal(ctx, encodeBundle(send), -1)
+	direct := func(n int) bool { return n > 0 && n >= x.c.th.AllToAllvDirectBytes }
+	// small is send without the pieces that go direct (and without the
+	// own piece, already in place).
+	small := make([][]byte, N)
+	var pieces []msg
+	for d, p := range send {
+		switch {
+		case d == me:
+		case direct(len(p)):
+			pieces = append(pieces, msg{d, phPiece, p})
+		default:
+			small[d] = p
+		}
+	}
+	sent := x.post(ctx, -1, pieces...)
+	defer sent.abort()
+	for src, r := range recv {
+		if src == me || !direct(len(r)) {
+			continue
+		}
+		b, err := x.recvN(ctx, src, phPiece, -1, len(r))
+		if err != nil {
+			return err
+		}
+		copy(r, b)
+	}
+	if err := x.allToAllSmall(ctx, small, recv, direct); err != nil {
+		return err
+	}
+	return sent.wait()
+}
+
+// allToAllSmall moves the pieces of small, the ones that do not go direct,
+// through the pack leaders: pack mates exchange their bundles, each leader
+// sends one aggregate per other pack and hands the aggregates it receives
+// to its members. A piece recv[src] with direct(len) travels on its own,
+// and arrives here as an empty placeholder.
+func (x *call) allToAllSmall(ctx context.Context, small, recv [][]byte, direct func(int) bool) error {
+	t := x.topo
+	N := t.Size()
+	me := x.me
+	// want is the length of the piece from src in a bundle.
+	want := func(src int) int {
+		if direct(len(recv[src])) {
+			return 0
+		}
+		return len(recv[src])
+	}
+	mates, err := x.exchangeLocal(ctx, encodeBundle(small), -1)
 	if err != nil {
 		return err
 	}
@@ -114,7 +170,7 @@ func (c *Collectives) AllToAllv(ctx context.Context, send, recv [][]byte) (err e
 			return x.errf(phLocal, -1, "from %d: %w", lo+j, err)
 		}
 		if src := lo + j; src != me {
-			if got := len(pieces[j][me]); got != len(recv[src]) {
+			if got := len(pieces[j][me]); got != want(src) {
 				return x.errf(phLocal, -1, "rank %d sent %d bytes, want %d: %w", src, got, len(recv[src]), ErrMismatch)
 			}
 			copy(recv[src], pieces[j][me])
@@ -132,7 +188,7 @@ func (c *Collectives) AllToAllv(ctx context.Context, send, recv [][]byte) (err e
 		li := me - lo
 		for k := 0; k < gq; k++ {
 			p := ps[li*gq+k]
-			if len(p) != len(recv[qlo+k]) {
+			if len(p) != want(qlo+k) {
 				extractErr = x.errf(phDown, -1, "rank %d sent %d bytes, want %d: %w", qlo+k, len(p), len(recv[qlo+k]), ErrMismatch)
 				return
 			}

@@ -55,6 +55,7 @@ const (
 	phLocal                 // pack mates exchange directly
 	phDissem                // leaders: dissemination barrier
 	phCollect               // leaders: every leader sends to the root's leader
+	phPiece                 // any rank to any rank: a large piece on its own
 	numPhases
 )
 
@@ -63,6 +64,7 @@ var phaseNames = [numPhases]string{
 	"remote direct exchange", "remote pairwise exchange", "remote fold", "remote unfold",
 	"remote recursive doubling", "remote recursive halving", "remote allgather",
 	"result to root", "local exchange", "remote dissemination", "remote gather",
+	"direct piece",
 }
 
 func (p phase) String() string { return phaseNames[p] }

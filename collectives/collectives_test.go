@@ -25,6 +25,7 @@ var tiny = Thresholds{
 	AllReduceLargeBytes: 64, AllReduceLargeMinPacks: 2,
 	AllGatherRingBytes: 64, AllGatherRingMinPacks: 2,
 	AllToAllPairwiseBytes: 64,
+	AllToAllvDirectBytes:  8, // pieces of 0..B bytes: some go direct, some aggregated
 }
 
 type shape struct{ n, g int }

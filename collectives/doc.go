@@ -70,6 +70,10 @@
 //     in P-1 pairwise rounds (to p+k, from p-k); below that it posts them all
 //     at once. Both send one message per ordered pair of leaders on the same
 //     tag, so leaders may decide differently.
+//     AllToAllv sends a piece of at least AllToAllvDirectBytes (64 KiB)
+//     straight to its receiver instead, which spares it three copies and
+//     the funnel through one rank per pack (TeraSort's shuffle); sender and
+//     receiver both know the piece's length, so they agree on its path.
 //
 // The schedules (binomial parents and children, ring neighbours, chunk
 // bounds, the fold of a non-power-of-two group, the recursive-halving

@@ -42,6 +42,15 @@ const (
 	// once. Both send exactly one message per ordered pair of leaders, so
 	// leaders may choose differently and still match.
 	AllToAllPairwiseBytes = 256 << 10
+
+	// AllToAllvDirectBytes: an AllToAllv piece of at least this many bytes
+	// goes from its sender straight to its receiver instead of through the
+	// leaders' aggregates. Aggregation saves per-message costs (alpha) but
+	// copies the piece three more times (into the sender's bundle, the
+	// leader's aggregate, out of the aggregate) and funnels a pack's
+	// traffic through one rank; above alpha/beta, about 64 KiB, the copies
+	// cost more than the messages they save.
+	AllToAllvDirectBytes = 64 << 10
 )
 
 // Thresholds are the crossover points one handle uses; see the constants
@@ -64,6 +73,8 @@ type Thresholds struct {
 	// AllToAllPairwiseBytes: smallest outgoing AllToAll volume of a leader
 	// that makes it send in pairwise rounds.
 	AllToAllPairwiseBytes int
+	// AllToAllvDirectBytes: smallest AllToAllv piece that goes direct.
+	AllToAllvDirectBytes int
 }
 
 // DefaultThresholds returns the thresholds set by the package constants.
@@ -76,6 +87,7 @@ func DefaultThresholds() Thresholds {
 		AllGatherRingBytes:     AllGatherRingBytes,
 		AllGatherRingMinPacks:  AllGatherRingMinPacks,
 		AllToAllPairwiseBytes:  AllToAllPairwiseBytes,
+		AllToAllvDirectBytes:   AllToAllvDirectBytes,
 	}
 }
 

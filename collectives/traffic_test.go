@@ -1,10 +1,12 @@
 package collectives
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 // runTraffic runs fn on every rank of a fresh net and returns the net (for
@@ -41,8 +43,15 @@ func checkLog(t *testing.T, net *memNet, total OpStats) {
 		}
 		remoteMsgs++
 		remoteBytes += int64(m.size)
-		if !topo.IsLeader(m.src) || !topo.IsLeader(m.dst) {
-			t.Errorf("remote message %d -> %d (tag %#x) not between leaders", m.src, m.dst, m.tag)
+		op, ph := opID(m.tag>>phaseBits&(1<<opBits-1)), phase(m.tag&(1<<phaseBits-1))
+		switch {
+		case op == opAllToAllv && ph == phPiece:
+			// a large AllToAllv piece goes straight to its receiver
+			if m.size == 0 {
+				t.Errorf("empty direct piece %d -> %d", m.src, m.dst)
+			}
+		case !topo.IsLeader(m.src) || !topo.IsLeader(m.dst):
+			t.Errorf("remote message %d -> %d (tag %#x, %s, %s) not between leaders", m.src, m.dst, m.tag, op, ph)
 		}
 		if m.tag < TagBase {
 			t.Errorf("collective message with user tag %d", m.tag)
@@ -231,5 +240,100 @@ func TestAllOpsRemoteOnlyBetweenLeaders(t *testing.T) {
 				t.Errorf("ResetStats left %v", handles[0].Stats())
 			}
 		}
+	}
+}
+
+// slowReceiver is a rank whose receives each take a moment, so that its
+// senders finish everything else before it has copied their pieces.
+type slowReceiver struct{ *memComm }
+
+func (s slowReceiver) Recv(ctx context.Context, src, tag int) ([]byte, error) {
+	time.Sleep(2 * time.Millisecond)
+	return s.memComm.Recv(ctx, src, tag)
+}
+
+// TestAllToAllvLargePiecesGoDirect: pieces of at least AllToAllvDirectBytes
+// travel on their own (one message per ordered pair of ranks), smaller
+// ones through the leaders; and a rank may overwrite its send buffers as
+// soon as its call returns, because the receivers, which get the very same
+// slices from the in-memory network, have copied them by then (rank n-1
+// receives slowly, and gets only large pieces).
+func TestAllToAllvLargePiecesGoDirect(t *testing.T) {
+	const n, g = 10, 3 // packs of 3, 3, 3, 1
+	const large, small = AllToAllvDirectBytes, 100
+	topo, _ := NewTopology(n, g)
+	// piece i->j is large when i < j: the last rank only receives large ones.
+	size := func(i, j int) int {
+		if i < j {
+			return large
+		}
+		return small
+	}
+	fill := func(i, j int) byte { return byte(1 + i*n + j) }
+	net := newMemNet(n, g)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	results := make([][][]byte, n)
+	handles := make([]*Collectives, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for me := range n {
+		var comm Comm = net.comm(me)
+		if me == n-1 {
+			comm = slowReceiver{net.comm(me)}
+		}
+		handles[me] = New(comm)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			send, recv := make([][]byte, n), make([][]byte, n)
+			for j := range send {
+				send[j] = bytes.Repeat([]byte{fill(me, j)}, size(me, j))
+				recv[j] = make([]byte, size(j, me))
+			}
+			if errs[me] = handles[me].AllToAllv(ctx, send, recv); errs[me] != nil {
+				return
+			}
+			for _, s := range send {
+				clear(s) // the buffers are the caller's again
+			}
+			results[me] = recv
+		}()
+	}
+	wg.Wait()
+	var total OpStats
+	for me, c := range handles {
+		if errs[me] != nil {
+			t.Fatalf("rank %d: %v", me, errs[me])
+		}
+		total = total.Add(c.Total())
+	}
+	checkLog(t, net, total)
+	for me, recv := range results {
+		for i, r := range recv {
+			if want := bytes.Repeat([]byte{fill(i, me)}, size(i, me)); !bytes.Equal(r, want) {
+				t.Errorf("rank %d: piece from %d wrong (%d bytes)", me, i, len(r))
+			}
+		}
+	}
+	pieces := 0
+	for _, m := range net.sent() {
+		if phase(m.tag&(1<<phaseBits-1)) == phPiece {
+			pieces++
+		}
+	}
+	if want := n * (n - 1) / 2; pieces != want {
+		t.Errorf("%d direct pieces, want %d", pieces, want)
+	}
+	var remoteLarge int64
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			if !topo.SamePack(i, j) {
+				remoteLarge += int64(large)
+			}
+		}
+	}
+	if total.RemoteBytes < remoteLarge {
+		t.Errorf("remote bytes %d, less than the %d bytes of the large pieces that cross packs", total.RemoteBytes, remoteLarge)
 	}
 }

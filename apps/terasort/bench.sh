@@ -51,8 +51,14 @@ timeit() {
 		fi
 		t1=$(now)
 		mv "$work/$name.run.log" "$work/$name.log"
+		rm -rf "$out.good"
+		mv "$out" "$out.good"
 		ts+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
 	done
+	rm -rf "$out"
+	if [ -e "$out.good" ]; then
+		mv "$out.good" "$out"
+	fi
 	if [ ${#ts[@]} -eq 0 ]; then
 		echo failed >"$work/$name.median"
 	else

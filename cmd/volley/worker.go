@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"os/signal"
 	"syscall"
 
@@ -31,11 +35,47 @@ on :8080 (or $VOLLEY_LISTEN) and runs one pack of a group per /run.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			srv := action.NewServer(action.PackRunner(log), log, os.Stdout, os.Stderr)
+			run := action.PackRunner(log)
+			if dir := os.Getenv(envCPUProfile); dir != "" {
+				run = profiled(run, dir, log)
+			}
+			srv := action.NewServer(run, log, os.Stdout, os.Stderr)
 			if err := action.Serve(ctx, srv, log); err != nil {
 				return failedErr(err)
 			}
 			return nil
 		},
+	}
+}
+
+// envCPUProfile names a directory; when it is set, a worker writes a CPU
+// profile of each activation there (cpu-PID-ACTIVATION.pprof). The local
+// backend's containers inherit the environment of `volley run`.
+const envCPUProfile = "VOLLEY_CPU_PROFILE"
+
+// profiled wraps run so that each activation runs under the CPU profiler.
+// A profile that cannot be written is logged, and the activation runs
+// unprofiled.
+func profiled(run action.RunFunc, dir string, log *slog.Logger) action.RunFunc {
+	return func(ctx context.Context, req action.RunRequest) (any, error) {
+		name := filepath.Join(dir, fmt.Sprintf("cpu-%d-%s.pprof", os.Getpid(), req.ActivationID))
+		f, err := os.Create(name)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			log.Warn("cpu profile", "file", name, "err", err)
+			if f != nil {
+				f.Close()
+			}
+			return run(ctx, req)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				log.Warn("cpu profile", "file", name, "err", err)
+			}
+		}()
+		return run(ctx, req)
 	}
 }

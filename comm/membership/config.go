@@ -117,16 +117,15 @@ type Claim struct {
 //
 // (n members; with SuspicionMaxTimeoutMult 1 this does not depend on
 // other members confirming the suspicion), it is declared dead, and that
-// is gossiped to every member. FailureBound adds these up. With
-// DefaultTiming a killed pack is reported by every member within 2.8 s in
-// groups of up to 10 members, 4.0 s with 65 and 4.8 s with 257. SWIM is
+// is gossiped to every member, which gives it DeadGrace to refute.
+// FailureBound adds these up: see DefaultTiming for its figures. SWIM is
 // probabilistic and these hold for members that get their share of CPU
 // (one node per container), not as hard real-time bounds. A launcher that
 // sees a container exit should call Node.AnnounceFailed, which takes one
 // round trip.
 type Timing struct {
 	// ProbeInterval is the time between two probes by one member.
-	// Default 400 ms (memberlist's local profile: 1 s).
+	// Default 300 ms (memberlist's local profile: 1 s).
 	ProbeInterval time.Duration
 	// ProbeTimeout is how long to wait for a direct ack: above the RTT
 	// p99 of the network. Default 200 ms, as memberlist's local profile.
@@ -175,18 +174,22 @@ type Timing struct {
 	// DeadGrace is how long a pack declared dead is given to refute it
 	// before it is reported failed: memberlist lets a node that was only
 	// starved of CPU, and hears of its own death, refute it and come back
-	// alive, which cancels the failure. Zero or negative means none (the
-	// default: one node per container gets its share of CPU).
+	// alive, which cancels the failure. Zero or negative means none. A
+	// container busy with CPU-bound workers (a TeraSort pack runs 8 ranks
+	// on 2 cores, with garbage collection pauses of 100 ms and more) can
+	// miss probes for a second or two, so DefaultTiming has 2 s.
 	DeadGrace time.Duration
 }
 
 // DefaultTiming returns the timings used for zero fields of Config.Timing,
 // meant for one node per container on a LAN: memberlist's
-// DefaultLocalConfig, made faster so that a killed pack is reported within
-// FailureBound, under 5 s up to 256 members.
+// DefaultLocalConfig, made faster, with a DeadGrace of 2 s for packs that
+// were only starved of CPU. A killed pack is reported within FailureBound:
+// 4.2 s up to 10 members, 5.1 s with 65, 5.8 s with 257. (A pack whose
+// process dies breaks its data connections and is reported at once.)
 func DefaultTiming() Timing {
 	return Timing{
-		ProbeInterval:           400 * time.Millisecond,
+		ProbeInterval:           300 * time.Millisecond,
 		ProbeTimeout:            200 * time.Millisecond,
 		IndirectChecks:          3,
 		SuspicionMult:           3,
@@ -200,6 +203,7 @@ func DefaultTiming() Timing {
 		JoinRetry:               100 * time.Millisecond,
 		SyncInterval:            250 * time.Millisecond,
 		DoneGrace:               200 * time.Millisecond,
+		DeadGrace:               2 * time.Second,
 	}
 }
 

@@ -26,8 +26,10 @@
 //     failure. AnnounceFailed lets the launcher, which sees containers
 //     exit, report a failure at once instead of waiting for detection.
 //   - Timing sets how fast failures are detected; DefaultTiming (a node
-//     per container) reports a killed pack within FailureBound, under 5 s
-//     up to 256 members; DenseTiming is for many nodes sharing few cores.
+//     per container) reports a killed pack within FailureBound, 4.2 s up
+//     to 10 members, 5.8 s with 257, after a DeadGrace in which a starved
+//     pack can refute its death; DenseTiming is for many nodes sharing few
+//     cores.
 //   - When two nodes claim one pack (speculative replicas), the first seen
 //     counts; the other is ignored unless the first goes, and then takes
 //     its place. In an Arbitrated group (start-up speculation) no claim
