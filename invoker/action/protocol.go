@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/volley-run/volley/invoker/actlog"
 )
 
 // LogSentinel is the line OpenWhisk's invoker looks for on stdout and stderr
-// to know an activation's logs are complete.
-const LogSentinel = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+// to know an activation's logs are complete (invoker/actlog cuts a
+// container's output at it).
+const LogSentinel = actlog.Sentinel
 
 // MaxBody is the largest request body the server reads, OpenWhisk's default
 // payload limit (1 MiB).

@@ -28,9 +28,10 @@ import (
 // it serves the action protocol with testRun.
 const envTestWorker = "VOLLEY_CONTROLLER_TEST_WORKER"
 
-// testRun answers {"pid", "echo", "n", "start_ns"}; "sleep" delays it, and
-// "fail" makes it an application error. A list value (a group pack)
-// reports its length.
+// testRun answers {"pid", "echo", "n", "start_ns"}; "stdout" and "stderr"
+// (lists of strings) are printed first, one line each, and "spam" lines of
+// 1 KiB; "sleep" delays it, and "fail" makes it an application error. A
+// list value (a group pack) reports its length.
 func testRun(ctx context.Context, req action.RunRequest) (any, error) {
 	start := time.Now()
 	var list []map[string]any
@@ -39,6 +40,18 @@ func testRun(ctx context.Context, req action.RunRequest) (any, error) {
 		v = list[0]
 	} else if err := json.Unmarshal(req.Value, &v); err != nil {
 		return nil, err
+	}
+	for key, w := range map[string]*os.File{"stdout": os.Stdout, "stderr": os.Stderr} {
+		lines, _ := v[key].([]any)
+		for _, l := range lines {
+			fmt.Fprintln(w, l)
+		}
+	}
+	if n, ok := v["spam"].(float64); ok {
+		line := strings.Repeat("x", 1023)
+		for range int(n) {
+			fmt.Println(line)
+		}
 	}
 	if d, err := time.ParseDuration(fmt.Sprint(v["sleep"])); err == nil {
 		select {

@@ -20,6 +20,16 @@
 //     when reused; after Config.IdleTimeout it is removed. A container that
 //     broke the protocol, failed /init or ran past its time limit is
 //     destroyed.
+//   - Activation logs are OpenWhisk's: when the sandbox is a
+//     sandbox.LogSource and the action's limits.logs is not 0, what the
+//     container printed until the worker's sentinels is stored in the
+//     record, one "<time> <stream>: <text>" line each (invoker/actlog),
+//     capped at the limit. The result goes out first (a blocking invoke
+//     answers with logs []); the record is stored, with its logs, once
+//     they are read, and the container serves nothing else until then.
+//     After a developer error nobody waits for sentinels (the logs get
+//     OpenWhisk's notice that data may be missing); a container whose
+//     logs were truncated or could not be read is destroyed.
 //   - The group endpoint is Volley's addition, in the shape of Burst's
 //     OpenWhisk extension: POST on the action with ?granularity=G and
 //     {"value": [p0, ..., pN-1]}, one list entry per worker. The workers are

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/volley-run/volley/invoker/action"
+	"github.com/volley-run/volley/invoker/actlog"
 	"github.com/volley-run/volley/invoker/sandbox"
 )
 
@@ -47,7 +48,7 @@ func (c *Controller) submit(j *job) {
 	go func() {
 		defer c.inflt.Done()
 		if err := c.adm.acquire(c.ctx, 1); err != nil {
-			c.finish(j, time.Now(), 0, false, outcome{status: statusWhiskFail, result: errorResult(admissionMsg(err))})
+			c.finish(j, time.Now(), 0, false, outcome{status: statusWhiskFail, result: errorResult(admissionMsg(err))}, nil, "")
 			return
 		}
 		defer c.adm.release(1)
@@ -74,7 +75,7 @@ func (c *Controller) run(ctx context.Context, j *job) {
 		var o *outcome
 		cont, initDur, o = c.coldStart(ctx, j, timeout)
 		if o != nil {
-			c.finish(j, time.Now(), initDur, cold, *o)
+			c.finish(j, time.Now(), initDur, cold, *o, cont, key)
 			return
 		}
 	} else {
@@ -91,23 +92,20 @@ func (c *Controller) run(ctx context.Context, j *job) {
 	})
 	cancel()
 	o := c.classifyRun(ctx, status, body, err, time.Since(runStart), a.Limits.Timeout)
-	if o.keep {
-		c.pool.put(key, cont)
-	} else {
-		cont.sb.Destroy()
-	}
-	c.finish(j, runStart, initDur, cold, o)
+	c.finish(j, runStart, initDur, cold, o, cont, key)
 }
 
 // coldStart starts a container for j's action and sends /init. On failure
-// it returns the outcome to record (the container is gone).
+// it returns the outcome to record, and the container if one started
+// (its /init failed; the caller destroys it).
 func (c *Controller) coldStart(ctx context.Context, j *job, timeout time.Duration) (*container, time.Duration, *outcome) {
 	a := j.action
 	startCtx, cancel := context.WithTimeout(ctx, c.cfg.StartTimeout)
 	sb, err := c.cfg.Factory.Start(startCtx, sandbox.Spec{
 		Image: c.cfg.ResolveImage(a.Exec.Image), MemoryMB: a.Limits.Memory,
-		Env:    []string{"__OW_API_HOST=" + c.cfg.APIHost},
-		Labels: map[string]string{"volley.action": "/" + a.Namespace + "/" + a.Name},
+		Env:      []string{"__OW_API_HOST=" + c.cfg.APIHost},
+		Labels:   map[string]string{"volley.action": "/" + a.Namespace + "/" + a.Name},
+		LogLimit: a.Limits.Logs << 20, // MB, as OpenWhisk counts them
 	})
 	cancel()
 	if err != nil {
@@ -169,8 +167,7 @@ func (c *Controller) coldStart(ctx context.Context, j *job, timeout time.Duratio
 	}
 	if o != nil {
 		c.log.Info("container failed /init", "action", a.Name, "container", sb.ID(), "result", string(o.result))
-		sb.Destroy()
-		return nil, initDur, o
+		return cont, initDur, o
 	}
 	return cont, initDur, nil
 }
@@ -213,8 +210,13 @@ func (c *Controller) classifyRun(ctx context.Context, status int, body []byte, e
 	return outcome{status: statusDevError, result: errorResult(msgInvalidRunJSON + string(body[:min(len(body), 1024)]))}
 }
 
-// finish builds, stores and delivers j's record.
-func (c *Controller) finish(j *job, runStart time.Time, initDur time.Duration, cold bool, o outcome) {
+// finish builds, stores and delivers j's record, and puts cont (nil when
+// none started) back in the pool under key or destroys it. When cont's
+// activation logs are collected, the record is delivered first with logs
+// [] (what a blocking invoke answers, as in OpenWhisk, where the result
+// goes out before the logs are read) and stored once they are in; cont
+// serves no other activation before then.
+func (c *Controller) finish(j *job, runStart time.Time, initDur time.Duration, cold bool, o outcome, cont *container, key string) {
 	a := j.action
 	end := time.Now()
 	start := runStart.Add(-initDur)
@@ -231,8 +233,60 @@ func (c *Controller) finish(j *job, runStart time.Time, initDur time.Duration, c
 		Response: Response{Status: o.status, Success: o.status == statusSuccess, Result: o.result, Size: len(o.result)},
 		Logs:     []string{}, Annotations: anns,
 	}
+	var src sandbox.LogSource
+	if cont != nil && a.Limits.Logs > 0 {
+		src, _ = cont.sb.(sandbox.LogSource)
+	}
+	if src == nil {
+		if cont != nil {
+			c.release(key, cont, o.keep)
+		}
+		c.record(rec)
+		j.done <- rec
+		return
+	}
+	reply := *rec
+	j.done <- &reply
+	rec.Logs = c.collectLogs(j, src, cont, key, o)
 	c.record(rec)
-	j.done <- rec
+}
+
+// collectLogs reads the logs of cont's activation the way OpenWhisk's
+// invoker does (DockerToActivationLogStore): it waits for the sentinels
+// unless the activation was a developer error, whose logs get a notice
+// that they may be incomplete. A container that is not kept is destroyed
+// first, so that everything it printed has been read; one whose logs were
+// truncated or could not be read is destroyed rather than kept. The
+// wait is bounded by the collector's deadlines and ends when the
+// controller closes.
+func (c *Controller) collectLogs(j *job, src sandbox.LogSource, cont *container, key string, o outcome) []string {
+	devErr := o.status == statusDevError
+	if !o.keep {
+		c.release(key, cont, false)
+	}
+	lines, err := src.ActivationLogs(c.ctx, !devErr)
+	if devErr {
+		lines = append(lines, actlog.Format(time.Now(), actlog.Stderr, actlog.MsgDeveloperError))
+	}
+	if err != nil {
+		c.log.Info("activation logs incomplete", "action", j.action.Name, "activation", j.id, "container", cont.sb.ID(), "err", err)
+	}
+	if o.keep {
+		c.release(key, cont, err == nil)
+	}
+	if lines == nil {
+		lines = []string{}
+	}
+	return lines
+}
+
+// release puts cont back in the pool under key, or destroys it.
+func (c *Controller) release(key string, cont *container, keep bool) {
+	if keep {
+		c.pool.put(key, cont)
+	} else {
+		cont.sb.Destroy()
+	}
 }
 
 // poolKey names the warm containers an activation of a may reuse: same

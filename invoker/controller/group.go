@@ -72,7 +72,7 @@ func (c *Controller) runGroup(jobs []*job) {
 	defer c.inflt.Done()
 	if err := c.adm.acquire(c.ctx, len(jobs)); err != nil {
 		for _, j := range jobs {
-			c.finish(j, time.Now(), 0, false, outcome{status: statusWhiskFail, result: errorResult(admissionMsg(err))})
+			c.finish(j, time.Now(), 0, false, outcome{status: statusWhiskFail, result: errorResult(admissionMsg(err))}, nil, "")
 		}
 		return
 	}

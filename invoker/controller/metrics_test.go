@@ -3,6 +3,7 @@ package controller
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -14,6 +15,15 @@ func TestCollectorCountsActivations(t *testing.T) {
 	for range 3 {
 		if _, _, err := f.client.Actions.Invoke("echo", map[string]any{"x": 1}, true, true); err != nil {
 			t.Fatal(err)
+		}
+	}
+	// A blocking invoke answers before its logs are read; the record
+	// (and its count) follows a moment later, with the core.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if s := f.ctl.Stats(); s.Activations == 3 && s.FreeCores == 8 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("stats %+v: 3 activations not recorded", s)
 		}
 	}
 	reg := prometheus.NewPedanticRegistry()

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/volley-run/volley/invoker/actlog"
 )
 
 // container is one Docker container of the worker image; it implements
@@ -23,6 +25,12 @@ type container struct {
 	err      error // how it ended; read after exited
 
 	destroyOnce sync.Once
+
+	logs *actlog.Collector // nil without a LogLimit
+
+	mu        sync.Mutex
+	follow    *follower // feeds logs
+	destroyed bool
 }
 
 func (c *container) ID() string              { return c.name }
@@ -73,6 +81,11 @@ func (c *container) Destroy() {
 		if err := c.rt.eng.remove(ctx, c.name); err != nil {
 			c.rt.log.Warn("remove container", "container", c.name, "err", err)
 		}
+		c.mu.Lock()
+		c.destroyed = true
+		f := c.follow
+		c.mu.Unlock()
+		f.stop() // the log's last lines are in once it ends
 		c.rt.events.unsubscribe(c.name)
 		c.markExited(fmt.Errorf("container %s removed", c.name))
 		c.rt.forget(c)

@@ -24,6 +24,11 @@
 //     removes what belongs to processes no longer alive.
 //   - A container's death is seen at once: one `docker events` stream
 //     per runtime reports every die event, with the exit code.
+//   - A container started with a sandbox.Spec.LogLimit (by `volley
+//     serve`) logs to json-file and is a sandbox.LogSource: a `docker logs
+//     --follow --timestamps` child per container feeds its stdout and
+//     stderr, apart, to an invoker/actlog collector, and ends when the
+//     container is removed (logs.go says why this way).
 //
 // The engine is driven through the docker CLI, as OpenWhisk's invoker
 // does (its DockerClient shells out to docker run, pause, unpause, rm).

@@ -440,3 +440,84 @@ func TestSweepAfterCrash(t *testing.T) {
 		t.Fatalf("left after the sweep: %v", l)
 	}
 }
+
+// TestSandboxActivationLogs: with a log limit, a Docker sandbox follows
+// its container's log and cuts it at the sentinels the worker writes after
+// each /run: two activations on one warm container each get only their
+// own line, on its stream, stamped by the engine, with no sentinel; the
+// follower ends with the container.
+func TestSandboxActivationLogs(t *testing.T) {
+	rt := newTestRuntime(t, Config{})
+	ctx := context.Background()
+	sb, err := rt.Start(ctx, sandbox.Spec{LogLimit: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Destroy()
+	if drv := inspect(t, sb.ID(), "{{.HostConfig.LogConfig.Type}}"); drv != "json-file" {
+		t.Errorf("log driver %s, want json-file", drv)
+	}
+	src, ok := sb.(sandbox.LogSource)
+	if !ok {
+		t.Fatal("the docker sandbox is not a sandbox.LogSource")
+	}
+	client := action.NewClient(sb.Addr())
+	if err := client.Init(ctx, action.InitValue{Name: "volley", Main: "main"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"activation-one", "activation-two"} {
+		before := time.Now()
+		// Not a pack task: the worker logs "activation failed" on stderr.
+		if _, err := client.Run(ctx, action.RunRequest{Value: []byte(`{"group": 5}`), ActivationID: id}); !errors.Is(err, action.ErrApplication) {
+			t.Fatalf("run %s: %v, want an application error", id, err)
+		}
+		lines, err := src.ActivationLogs(ctx, true)
+		if err != nil {
+			t.Fatalf("logs of %s: %v", id, err)
+		}
+		if len(lines) != 1 {
+			t.Fatalf("logs of %s: %d lines, want 1: %q", id, len(lines), lines)
+		}
+		l := lines[0]
+		t.Logf("%s: %s", id, l)
+		ts, rest, _ := strings.Cut(l, " ")
+		stamp, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil || len(ts) > 30 || !strings.HasPrefix(strings.TrimLeft(rest, " "), "stderr: ") || l[30] != ' ' {
+			t.Errorf("line %q is not \"<time, 30 columns> stderr: text\" (%v)", l, err)
+		} else if d := stamp.Sub(before); d < -time.Second || d > 10*time.Second {
+			t.Errorf("line stamped %v, %v after the /run was sent", stamp, d)
+		}
+		if !strings.Contains(l, "activation failed") || !strings.Contains(l, "activation="+id) || strings.Contains(l, action.LogSentinel) {
+			t.Errorf("logs of %s: %q", id, l)
+		}
+	}
+	if kids := followers(t); len(kids) != 1 {
+		t.Errorf("%d log followers run for one container: %v", len(kids), kids)
+	}
+	sb.Destroy()
+	if kids := followers(t); len(kids) != 0 {
+		t.Errorf("log followers left after Destroy: %v", kids)
+	}
+}
+
+// followers lists the live child processes of this test process that
+// follow a container's log.
+func followers(t *testing.T) []string {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	var kids []string
+	for _, e := range entries {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) < 2 || f[0] == "Z" || f[1] != fmt.Sprint(os.Getpid()) {
+			continue
+		}
+		if cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline"); strings.Contains(string(cmd), "logs\x00--follow") {
+			kids = append(kids, e.Name()+" "+strings.ReplaceAll(string(cmd), "\x00", " "))
+		}
+	}
+	return kids
+}

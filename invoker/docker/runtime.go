@@ -18,6 +18,7 @@ import (
 
 	"github.com/volley-run/volley/group"
 	"github.com/volley-run/volley/invoker/action"
+	"github.com/volley-run/volley/invoker/actlog"
 	"github.com/volley-run/volley/invoker/pool"
 	"github.com/volley-run/volley/invoker/sandbox"
 )
@@ -184,8 +185,10 @@ func (r *Runtime) labels(extra map[string]string) []string {
 // address, spec.MemoryMB (default: the runtime's) as its memory limit,
 // CPU shares in proportion, spec.Env added and spec.Labels attached, and
 // returns once the action protocol accepts connections on the container's
-// address, port 8080. The caller sends /init and owns the sandbox; Close
-// still removes it if the caller has not.
+// address, port 8080. With spec.LogLimit the container logs to json-file
+// and the sandbox is a sandbox.LogSource fed by a log follower (see
+// follower). The caller sends /init and owns the sandbox; Close still
+// removes it if the caller has not.
 func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
 	image := orDefault(spec.Image, r.cfg.Image)
 	memMB, shares := r.cfg.MemoryMB, r.cfg.CPUShares
@@ -225,6 +228,11 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox
 	for _, v := range r.cfg.Volumes {
 		args = append(args, "--volume", v)
 	}
+	if spec.LogLimit > 0 {
+		// The log the follower reads, whatever the daemon's default
+		// driver, as OpenWhisk's invoker asks for it.
+		args = append(args, "--log-driver", "json-file")
+	}
 	id, err := r.eng.run(ctx, append(args, image)...)
 	if err != nil {
 		// A docker run cut short may still create the container a moment
@@ -235,6 +243,16 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox
 		return nil, fmt.Errorf("container %s: %w", c.name, err)
 	}
 	c.id = id
+	if spec.LogLimit > 0 {
+		c.logs = actlog.New(actlog.Config{Limit: spec.LogLimit})
+		c.mu.Lock()
+		if c.destroyed { // by Close, meanwhile
+			c.logs.Close()
+		} else {
+			c.follow = r.startFollower(c.name, c.logs)
+		}
+		c.mu.Unlock()
+	}
 	if err := c.waitListening(ctx); err != nil {
 		c.Destroy()
 		return nil, err

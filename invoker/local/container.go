@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/volley-run/volley/invoker/action"
+	"github.com/volley-run/volley/invoker/actlog"
 )
 
 // ErrNotWorker marks a binary that started but did not behave as a Volley
@@ -26,14 +28,15 @@ type container struct {
 	cmd    *exec.Cmd
 	addr   string // the action protocol's host:port
 	client *action.Client
-	exited chan struct{} // closed when the process has been reaped
-	err    error         // the process's exit status; read after exited
+	exited chan struct{}     // closed when the process has been reaped
+	err    error             // the process's exit status; read after exited
+	logs   *actlog.Collector // its output by activation; nil when not collected
 }
 
 // startContainer starts one process of cfg.Binary, waits for it to report
 // its address, and sends /init.
 func startContainer(ctx context.Context, cfg Config, host *Host, log *slog.Logger) (*container, error) {
-	c, err := startProcess(ctx, cfg, cfg.Binary, nil, host, log)
+	c, err := startProcess(ctx, cfg, cfg.Binary, nil, 0, host, log)
 	if err != nil {
 		return nil, err
 	}
@@ -48,8 +51,10 @@ func startContainer(ctx context.Context, cfg Config, host *Host, log *slog.Logge
 
 // startProcess starts one process of binary with cfg's arguments and
 // environment plus env, and waits for it to report the address its action
-// protocol listens on. It sends nothing to it.
-func startProcess(ctx context.Context, cfg Config, binary string, env []string, host *Host, log *slog.Logger) (*container, error) {
+// protocol listens on. It sends nothing to it. Its stdout and stderr go,
+// line by line, to log at debug level and, with a logLimit, to the
+// container's log collector, each stream on its own.
+func startProcess(ctx context.Context, cfg Config, binary string, env []string, logLimit int, host *Host, log *slog.Logger) (*container, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("address pipe: %w", err)
@@ -68,17 +73,29 @@ func startProcess(ctx context.Context, cfg Config, binary string, env []string, 
 		action.EnvBindAddr+"="+addr)
 	cmd.ExtraFiles = []*os.File{pw}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	logw := newLineLogger(log)
-	cmd.Stdout, cmd.Stderr = logw, logw
+	outLog, errLog := newLineLogger(log), newLineLogger(log)
+	cmd.Stdout, cmd.Stderr = outLog, errLog
+	var logs *actlog.Collector
+	if logLimit > 0 {
+		logs = actlog.New(actlog.Config{Limit: logLimit})
+		cmd.Stdout = io.MultiWriter(outLog, logs.Writer(actlog.Stdout))
+		cmd.Stderr = io.MultiWriter(errLog, logs.Writer(actlog.Stderr))
+	}
 	if err := cmd.Start(); err != nil {
 		pw.Close()
 		return nil, fmt.Errorf("start worker binary %s: %w", binary, err)
 	}
 	pw.Close()
-	c := &container{id: fmt.Sprint(cmd.Process.Pid), cmd: cmd, exited: make(chan struct{})}
-	logw.setID(c.id)
+	c := &container{id: fmt.Sprint(cmd.Process.Pid), cmd: cmd, exited: make(chan struct{}), logs: logs}
+	outLog.setID(c.id)
+	errLog.setID(c.id)
 	go func() {
+		// Wait returns once the process has exited and its output has
+		// been copied to the writers, so the collector has it all.
 		c.err = cmd.Wait()
+		if logs != nil {
+			logs.Close()
+		}
 		close(c.exited)
 	}()
 

@@ -9,4 +9,9 @@
 // containers. A container whose pack failed, was cancelled or ran past its
 // deadline is killed, never reused. Close kills the pool; worker processes
 // also die with the launcher (Linux parent-death signal), so none outlive it.
+//
+// Runtime is also a sandbox.Factory (for `volley serve`). A sandbox started
+// with a sandbox.Spec.LogLimit is a sandbox.LogSource: the process's stdout
+// and stderr pipes feed an invoker/actlog collector, each stream on its
+// own, besides the debug log.
 package local

@@ -8,8 +8,8 @@ import (
 	"github.com/volley-run/volley/invoker/action"
 )
 
-// lineLogger turns a container's stdout and stderr into debug log records,
-// one per line, dropping the OpenWhisk log sentinels.
+// lineLogger turns what one of a container's streams prints into debug
+// log records, one per line, dropping the OpenWhisk log sentinels.
 type lineLogger struct {
 	mu  sync.Mutex
 	log *slog.Logger

@@ -12,14 +12,18 @@ import (
 	"github.com/volley-run/volley/invoker/sandbox"
 )
 
-var _ sandbox.Factory = (*Runtime)(nil)
+var (
+	_ sandbox.Factory   = (*Runtime)(nil)
+	_ sandbox.LogSource = (*processSandbox)(nil)
+)
 
 // Start implements sandbox.Factory: it starts one worker process (of
 // spec.Image when set, else the runtime's binary) with spec.Env added, and
 // returns once the process has reported its action-protocol address. The
 // caller sends /init and owns the sandbox; Close still destroys it if the
-// caller has not. A process runtime has no memory limit: spec.MemoryMB and
-// spec.Labels are ignored.
+// caller has not. With spec.LogLimit the sandbox is a sandbox.LogSource
+// fed from the process's stdout and stderr pipes. A process runtime has no
+// memory limit: spec.MemoryMB and spec.Labels are ignored.
 func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
 	binary := r.cfg.Binary
 	if spec.Image != "" {
@@ -34,7 +38,7 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox
 		return nil, errors.New("local runtime is closed")
 	}
 	r.mu.Unlock()
-	c, err := startProcess(ctx, r.cfg, binary, spec.Env, r.pickHost(), r.log)
+	c, err := startProcess(ctx, r.cfg, binary, spec.Env, spec.LogLimit, r.pickHost(), r.log)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +77,19 @@ func (s *processSandbox) ExitErr() error {
 	default:
 		return nil
 	}
+}
+
+// ActivationLogs implements sandbox.LogSource. Once the process has
+// exited (Destroy waits for that) its pipes have been read to the end.
+func (s *processSandbox) ActivationLogs(ctx context.Context, wait bool) ([]string, error) {
+	if s.c.logs == nil {
+		return nil, nil
+	}
+	lines, err := s.c.logs.Collect(ctx, wait)
+	if err != nil {
+		err = fmt.Errorf("container %s: %w", s.c.id, err)
+	}
+	return lines, err
 }
 
 // Pause stops the process group with SIGSTOP, as the cgroup freezer stops

@@ -78,3 +78,70 @@ func TestSandboxMissingImage(t *testing.T) {
 		t.Fatal("start of a missing binary succeeded")
 	}
 }
+
+// TestSandboxActivationLogs: with a log limit, the process sandbox cuts
+// the worker's output at the sentinels it writes after each /run: each of
+// two activations on the same process gets only its own lines, each on
+// its stream, with no sentinel.
+func TestSandboxActivationLogs(t *testing.T) {
+	rt := newTestRuntime(t)
+	ctx := context.Background()
+	sb, err := rt.Start(ctx, sandbox.Spec{LogLimit: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Destroy()
+	src, ok := sb.(sandbox.LogSource)
+	if !ok {
+		t.Fatal("the process sandbox is not a sandbox.LogSource")
+	}
+	client := action.NewClient(sb.Addr())
+	if err := client.Init(ctx, action.InitValue{Name: "volley", Main: "main"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"activation-one", "activation-two"} {
+		// Not a pack task: the worker logs "activation failed" on stderr.
+		_, err := client.Run(ctx, action.RunRequest{Value: []byte(`{"group": 5}`), ActivationID: id})
+		if !errors.Is(err, action.ErrApplication) {
+			t.Fatalf("run %s: %v, want an application error", id, err)
+		}
+		lines, err := src.ActivationLogs(ctx, true)
+		if err != nil {
+			t.Fatalf("logs of %s: %v", id, err)
+		}
+		if len(lines) != 1 {
+			t.Fatalf("logs of %s: %d lines, want 1: %q", id, len(lines), lines)
+		}
+		l := lines[0]
+		t.Logf("%s: %s", id, l)
+		if ts, rest, _ := strings.Cut(l, " "); len(ts) > 30 || !strings.HasSuffix(ts, "Z") || !strings.HasPrefix(strings.TrimLeft(rest, " "), "stderr: ") {
+			t.Errorf("line %q is not \"<time, 30 columns> stderr: text\"", l)
+		} else if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+			t.Errorf("line %q: time: %v", l, err)
+		}
+		if !strings.Contains(l, "activation failed") || !strings.Contains(l, "activation="+id) || strings.Contains(l, action.LogSentinel) {
+			t.Errorf("logs of %s: %q", id, l)
+		}
+	}
+	// Killed mid-activation: no sentinels come, and the logs say so at
+	// once rather than after the idle deadline.
+	sb.Destroy()
+	start := time.Now()
+	lines, err := src.ActivationLogs(ctx, true)
+	if err == nil || len(lines) != 1 || !strings.Contains(lines[0], "Data might be missing") || time.Since(start) > time.Second {
+		t.Errorf("logs after Destroy: %q %v (%v)", lines, err, time.Since(start))
+	}
+}
+
+func TestSandboxWithoutLogLimitCollectsNothing(t *testing.T) {
+	rt := newTestRuntime(t)
+	sb, err := rt.Start(context.Background(), sandbox.Spec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Destroy()
+	lines, err := sb.(sandbox.LogSource).ActivationLogs(context.Background(), true)
+	if lines != nil || err != nil {
+		t.Fatalf("got %q %v, want nothing at once", lines, err)
+	}
+}

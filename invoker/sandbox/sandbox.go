@@ -32,6 +32,32 @@ type Spec struct {
 	// Labels are attached to the container where the runtime supports
 	// them (Docker labels); "volley.group" marks what a group made.
 	Labels map[string]string
+	// LogLimit is how many bytes of each activation's output a sandbox
+	// that is a LogSource keeps (OpenWhisk's limits.logs, in bytes). 0,
+	// the default, collects nothing, and the runtime need not read the
+	// container's output for it (a group launch has no use for it).
+	LogLimit int
+}
+
+// LogSource is implemented by sandboxes that keep what their container
+// prints on stdout and stderr, cut into activations at OpenWhisk's log
+// sentinels (invoker/actlog), when started with a Spec.LogLimit. An
+// embedded controller calls ActivationLogs once after every activation
+// (each /run, and a failed /init), before the container's next one, as
+// OpenWhisk's invoker reads an action container's log.
+type LogSource interface {
+	// ActivationLogs returns the next activation's log lines, formatted
+	// as OpenWhisk stores them ("<time> stdout: text"), sentinels
+	// removed. With wait it waits for both streams' sentinels, within
+	// OpenWhisk's deadlines (2 s without output; max(limit MB, 5) x 2 s
+	// in all); without, it returns what has come so far, as OpenWhisk
+	// does after a developer error. On a destroyed sandbox it returns
+	// what the container printed before it ended. Logs cut at the limit
+	// or given up on end with OpenWhisk's notice, and the error says so
+	// (actlog.ErrTruncated, actlog.ErrIncomplete): where the container's
+	// next activation starts is then unsure, and OpenWhisk removes such
+	// a container. With no LogLimit it returns nil, nil.
+	ActivationLogs(ctx context.Context, wait bool) ([]string, error)
 }
 
 // Sandbox is one started container. Its action-protocol endpoint is ready
