@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
-	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
