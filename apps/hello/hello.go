@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/volley-run/volley/group"
@@ -20,12 +21,14 @@ type Result struct {
 	Pack int    `json:"pack"`
 	PID  int    `json:"pid"`
 	Host string `json:"host"`
+	// Procs is the container's GOMAXPROCS: its share of the cores.
+	Procs int `json:"procs"`
 }
 
 func init() {
 	group.Register(group.App{
 		Name:    "hello",
-		Summary: "every rank returns its rank, size, pack, pid and host",
+		Summary: "every rank returns its rank, size, pack, pid, host and GOMAXPROCS",
 		Params: map[string]string{
 			"sleep": "duration each rank sleeps before answering (e.g. 2s); stops early when the group is cancelled",
 			"fail":  "rank that returns an error (fault injection)",
@@ -69,5 +72,5 @@ func Run(ctx context.Context, w *group.Worker) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hostname: %w", err)
 	}
-	return Result{Rank: w.Rank(), Size: w.Size(), Pack: w.Pack().Index, PID: os.Getpid(), Host: host}, nil
+	return Result{Rank: w.Rank(), Size: w.Size(), Pack: w.Pack().Index, PID: os.Getpid(), Host: host, Procs: runtime.GOMAXPROCS(0)}, nil
 }

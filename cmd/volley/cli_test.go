@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -126,8 +127,8 @@ type jsonResult struct {
 		Rank   int `json:"rank"`
 		Pack   int `json:"pack"`
 		Result *struct {
-			Rank, Size, Pack, PID int
-			Host                  string
+			Rank, Size, Pack, PID, Procs int
+			Host                         string
 		} `json:"result"`
 		Error string `json:"error"`
 	} `json:"ranks"`
@@ -151,6 +152,7 @@ func TestHelloPacking(t *testing.T) {
 		{64, 8, 8, nil},
 		{64, 1, 64, nil},
 		{10, 4, 3, []int{4, 4, 2}},
+		{4, 4, 1, nil}, // one container: all the cores
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("n%d_g%d", c.n, c.g), func(t *testing.T) {
@@ -178,6 +180,12 @@ func TestHelloPacking(t *testing.T) {
 					t.Fatalf("pack %d runs in two processes: %d and %d", res.Pack, p, res.PID)
 				}
 				pidOfPack[res.Pack] = res.PID
+				// each container gets its share of the cores
+				if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+					if want := max(1, runtime.NumCPU()/c.containers); res.Procs != want {
+						t.Errorf("rank %d: GOMAXPROCS %d in a container, want %d (%d cores, %d containers)", i, res.Procs, want, runtime.NumCPU(), c.containers)
+					}
+				}
 				ranks[res.Rank], pids[res.PID] = true, true
 				perPack[res.Pack]++
 			}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -172,11 +173,26 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 	return nil
 }
 
+// localWorkerEnv is the environment of the local backend's worker
+// processes: the log settings and, unless the user set GOMAXPROCS, each
+// container's share of the machine's cores (NumCPU / packs, at least 1),
+// as a CPU limit gives a Go program in an OpenWhisk container. Without it
+// every pack runs NumCPU schedulers and garbage collectors and 16 packs on
+// 2 cores starve each other.
+func localWorkerEnv(g *globalFlags, f *runFlags) []string {
+	env := []string{"VOLLEY_LOG_LEVEL=" + g.logLevel, "VOLLEY_LOG_FORMAT=" + g.logFormat}
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set && f.workers > 0 && f.granularity > 0 {
+		packs := (f.workers + f.granularity - 1) / f.granularity
+		env = append(env, fmt.Sprintf("GOMAXPROCS=%d", max(1, runtime.NumCPU()/packs)))
+	}
+	return env
+}
+
 // newLocalRuntime starts the local backend and checks its worker binary.
 func newLocalRuntime(ctx context.Context, g *globalFlags, f *runFlags, log *slog.Logger) (*local.Runtime, error) {
 	rt, err := local.New(local.Config{
 		Binary: f.workerBinary,
-		Env:    []string{"VOLLEY_LOG_LEVEL=" + g.logLevel, "VOLLEY_LOG_FORMAT=" + g.logFormat},
+		Env:    localWorkerEnv(g, f),
 		Logger: log,
 	})
 	if err != nil {
