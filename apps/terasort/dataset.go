@@ -154,12 +154,19 @@ func OpenInput(path string) (Input, error) {
 	return in, nil
 }
 
-// Read returns records [lo, hi) of the input's sequence.
+// headroom: a buffer of n records that Read or load returns has room for
+// n/headroom more, never touched (so it costs address space, not memory),
+// which lets the job receive its shuffle, about as large, into it.
+const headroom = 8
+
+// Read returns records [lo, hi) of the input's sequence, in a buffer with
+// headroom.
 func (in Input) Read(lo, hi int64) ([]byte, error) {
 	if lo < 0 || hi > in.Records || lo > hi {
 		return nil, fmt.Errorf("records [%d,%d) out of range [0,%d)", lo, hi, in.Records)
 	}
-	buf := make([]byte, (hi-lo)*records.Size)
+	size := (hi - lo) * records.Size
+	buf := make([]byte, size, size+size/headroom)
 	at := int64(0) // index of the first record of the current file
 	out := buf
 	for _, f := range in.Files {
