@@ -32,6 +32,7 @@ type benchOptions struct {
 	reps      int
 	transport string
 	plot      string // --plot FILE.svg|png
+	meanMs    int    // speculation: mean run time of the tasks
 }
 
 // plottable lists the suites that draw a figure with --plot.
@@ -64,8 +65,8 @@ table. Figures are ratios against a baseline measured in the same run.
 			if !ok {
 				return usageErr(fmt.Errorf("unknown bench suite %q (have: %s)", suite, strings.Join(suiteNames(), ", ")))
 			}
-			if len(o.sizes) == 0 || slices.Min(o.sizes) < 1 || o.reps < 1 || len(o.grains) == 0 {
-				return usageErr(fmt.Errorf("bench needs -n >= 1, --reps >= 1 and at least one -g"))
+			if len(o.sizes) == 0 || slices.Min(o.sizes) < 1 || o.reps < 1 || len(o.grains) == 0 || o.meanMs < 1 {
+				return usageErr(fmt.Errorf("bench needs -n >= 1, --reps >= 1, --mean-ms >= 1 and at least one -g"))
 			}
 			o.workers = o.sizes[0]
 			if len(o.sizes) > 1 && suite != "startup" {
@@ -94,6 +95,7 @@ table. Figures are ratios against a baseline measured in the same run.
 	cmd.Flags().IntSliceVarP(&o.grains, "granularity", "g", []int{1, 4, 16, 64}, "granularities to compare")
 	cmd.Flags().IntVar(&o.reps, "reps", 3, "repetitions per cell (the median is printed)")
 	cmd.Flags().StringVar(&o.transport, "transport", "auto", "data transport for the comm suite: auto, tcp, sctp")
+	cmd.Flags().IntVar(&o.meanMs, "mean-ms", 400, "speculation: mean run time 1/lambda of the Exp-distributed tasks, in ms")
 	cmd.Flags().StringVar(&o.plot, "plot", "", "also draw the suite's figure into FILE.svg or FILE.png (startup: time to all-ready against N, or g, per g)")
 	return cmd
 }

@@ -18,7 +18,6 @@ import (
 // Parameters of the speculation suite.
 const (
 	specTasks      = 8   // tasks (packs of one worker) in the run-time part
-	specMeanMs     = 400 // mean of the Exp run times
 	specStartPacks = 10  // packs in the start-up part
 	specDelayMs    = 500 // injected cold-start delay
 	specDelayFrac  = 0.1 // fraction of containers delayed
@@ -36,20 +35,21 @@ const (
 //  2. start-up speculation with 10% of containers given a cold-start
 //     delay: p99 time to all-ready with and without replicas.
 //
-// -n caps the tasks of part 1 (default 8); --reps scales the trials (10x
-// for part 1, 34x for part 2).
+// -n caps the tasks of part 1 (default 8); --mean-ms sets its mean run
+// time 1/lambda (default 400 ms); --reps scales the trials (10x for part 1,
+// 34x for part 2).
 func benchSpeculation(ctx context.Context, w io.Writer, o benchOptions) error {
 	tasks := min(o.workers, specTasks)
 	trials := 10 * o.reps
 	fmt.Fprintf(w, "execution speculation: sleepexp, %d tasks (g=1), run time Exp(mean %d ms), all K replicas at once, warm containers, %d groups per K\n\n",
-		tasks, specMeanMs, trials)
+		tasks, o.meanMs, trials)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "K\ttask mean ms\tmodel 1/(K lambda)\ttask/model\ttask p99 ms\tgroup mean ms\tgroup p99 ms\trun mean ms\tmodel H_N/(K lambda)\t")
 	for k := 1; k <= 3; k++ {
 		var task, total, run []float64
 		for i := range trials {
 			spec := group.Spec{App: "sleepexp", Workers: tasks, Granularity: 1, Timeout: 2 * time.Minute,
-				Params: group.Params{"mean_ms": fmt.Sprint(specMeanMs), "seed": fmt.Sprint(1000*k + i)}}
+				Params: group.Params{"mean_ms": fmt.Sprint(o.meanMs), "seed": fmt.Sprint(1000*k + i)}}
 			if k > 1 {
 				spec.Speculation = group.Speculation{Replicas: k, Mode: group.SpeculateExec}
 			}
@@ -69,7 +69,7 @@ func benchSpeculation(ctx context.Context, w io.Writer, o benchOptions) error {
 			total = append(total, res.TotalMs)
 			run = append(run, res.TotalMs-res.ReadyMs)
 		}
-		model := float64(specMeanMs) / float64(k)
+		model := float64(o.meanMs) / float64(k)
 		fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", k, mean(task), model, mean(task)/model, p99(task),
 			mean(total), p99(total), mean(run), harmonic(tasks)*model)
 	}
