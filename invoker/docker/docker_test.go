@@ -20,6 +20,7 @@ import (
 	"github.com/volley-run/volley/group"
 	"github.com/volley-run/volley/invoker/action"
 	"github.com/volley-run/volley/invoker/sandbox"
+	"github.com/volley-run/volley/invoker/sandbox/sandboxtest"
 )
 
 // testImage is the worker image these tests build once per test binary
@@ -457,40 +458,7 @@ func TestSandboxActivationLogs(t *testing.T) {
 	if drv := inspect(t, sb.ID(), "{{.HostConfig.LogConfig.Type}}"); drv != "json-file" {
 		t.Errorf("log driver %s, want json-file", drv)
 	}
-	src, ok := sb.(sandbox.LogSource)
-	if !ok {
-		t.Fatal("the docker sandbox is not a sandbox.LogSource")
-	}
-	client := action.NewClient(sb.Addr())
-	if err := client.Init(ctx, action.InitValue{Name: "volley", Main: "main"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"activation-one", "activation-two"} {
-		before := time.Now()
-		// Not a pack task: the worker logs "activation failed" on stderr.
-		if _, err := client.Run(ctx, action.RunRequest{Value: []byte(`{"group": 5}`), ActivationID: id}); !errors.Is(err, action.ErrApplication) {
-			t.Fatalf("run %s: %v, want an application error", id, err)
-		}
-		lines, err := src.ActivationLogs(ctx, true)
-		if err != nil {
-			t.Fatalf("logs of %s: %v", id, err)
-		}
-		if len(lines) != 1 {
-			t.Fatalf("logs of %s: %d lines, want 1: %q", id, len(lines), lines)
-		}
-		l := lines[0]
-		t.Logf("%s: %s", id, l)
-		ts, rest, _ := strings.Cut(l, " ")
-		stamp, err := time.Parse(time.RFC3339Nano, ts)
-		if err != nil || len(ts) > 30 || !strings.HasPrefix(strings.TrimLeft(rest, " "), "stderr: ") || l[30] != ' ' {
-			t.Errorf("line %q is not \"<time, 30 columns> stderr: text\" (%v)", l, err)
-		} else if d := stamp.Sub(before); d < -time.Second || d > 10*time.Second {
-			t.Errorf("line stamped %v, %v after the /run was sent", stamp, d)
-		}
-		if !strings.Contains(l, "activation failed") || !strings.Contains(l, "activation="+id) || strings.Contains(l, action.LogSentinel) {
-			t.Errorf("logs of %s: %q", id, l)
-		}
-	}
+	sandboxtest.CheckActivationLogs(t, ctx, sb)
 	if kids := followers(t); len(kids) != 1 {
 		t.Errorf("%d log followers run for one container: %v", len(kids), kids)
 	}

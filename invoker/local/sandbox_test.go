@@ -9,6 +9,7 @@ import (
 
 	"github.com/volley-run/volley/invoker/action"
 	"github.com/volley-run/volley/invoker/sandbox"
+	"github.com/volley-run/volley/invoker/sandbox/sandboxtest"
 )
 
 func TestSandboxPauseResumeDestroy(t *testing.T) {
@@ -91,38 +92,7 @@ func TestSandboxActivationLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sb.Destroy()
-	src, ok := sb.(sandbox.LogSource)
-	if !ok {
-		t.Fatal("the process sandbox is not a sandbox.LogSource")
-	}
-	client := action.NewClient(sb.Addr())
-	if err := client.Init(ctx, action.InitValue{Name: "volley", Main: "main"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"activation-one", "activation-two"} {
-		// Not a pack task: the worker logs "activation failed" on stderr.
-		_, err := client.Run(ctx, action.RunRequest{Value: []byte(`{"group": 5}`), ActivationID: id})
-		if !errors.Is(err, action.ErrApplication) {
-			t.Fatalf("run %s: %v, want an application error", id, err)
-		}
-		lines, err := src.ActivationLogs(ctx, true)
-		if err != nil {
-			t.Fatalf("logs of %s: %v", id, err)
-		}
-		if len(lines) != 1 {
-			t.Fatalf("logs of %s: %d lines, want 1: %q", id, len(lines), lines)
-		}
-		l := lines[0]
-		t.Logf("%s: %s", id, l)
-		if ts, rest, _ := strings.Cut(l, " "); len(ts) > 30 || !strings.HasSuffix(ts, "Z") || !strings.HasPrefix(strings.TrimLeft(rest, " "), "stderr: ") {
-			t.Errorf("line %q is not \"<time, 30 columns> stderr: text\"", l)
-		} else if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
-			t.Errorf("line %q: time: %v", l, err)
-		}
-		if !strings.Contains(l, "activation failed") || !strings.Contains(l, "activation="+id) || strings.Contains(l, action.LogSentinel) {
-			t.Errorf("logs of %s: %q", id, l)
-		}
-	}
+	src := sandboxtest.CheckActivationLogs(t, ctx, sb)
 	// Killed mid-activation: no sentinels come, and the logs say so at
 	// once rather than after the idle deadline.
 	sb.Destroy()
