@@ -29,6 +29,7 @@ import (
 // serveFlags are the flags of `volley serve`.
 type serveFlags struct {
 	listen       string
+	addrFile     string
 	runtime      string
 	auth         []string
 	cores        int
@@ -57,6 +58,7 @@ invokes a whole group, admitted at once or queued.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:3233", "address of the REST API")
+	fl.StringVar(&f.addrFile, "addr-file", "", "write the REST API's host:port to this file once listening (with --listen 127.0.0.1:0, to find the port)")
 	fl.StringVar(&f.runtime, "runtime", "process", "what containers are: process (worker processes) or docker (containers of the action's image)")
 	fl.StringArrayVar(&f.auth, "auth", nil, "credential [NAMESPACE=]UUID:KEY (repeatable; default: OpenWhisk's guest credential; namespace default guest)")
 	fl.IntVar(&f.cores, "cores", 1024, "admission budget: each running container takes one core")
@@ -153,6 +155,12 @@ func runServe(cmd *cobra.Command, g *globalFlags, f *serveFlags) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(cmd.ErrOrStderr(), "volley serve: OpenWhisk API on %s (runtime %s, %d cores)\n", apiHost, f.runtime, f.cores)
+	if f.addrFile != "" {
+		if err := writeAddrFile(f.addrFile, ln.Addr().String()); err != nil {
+			hs.Close()
+			return failedErr(err)
+		}
+	}
 	select {
 	case err := <-errc:
 		return failedErr(fmt.Errorf("serve: %w", err))
@@ -177,4 +185,19 @@ func withMetrics(ctl *controller.Controller) http.Handler {
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", ctl.Handler())
 	return mux
+}
+
+// writeAddrFile writes addr to path whole or not at all (through a
+// temporary file and a rename), so that a reader polling for it never sees
+// half an address.
+func writeAddrFile(path, addr string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(addr+"\n"), 0o644); err != nil {
+		return fmt.Errorf("--addr-file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("--addr-file: %w", err)
+	}
+	return nil
 }

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,25 +28,30 @@ type served struct {
 // no process of the binary behind.
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &served{r: start(t, append([]string{"serve", "--listen", addr}, args...)...), apihost: "http://" + addr}
-	deadline := time.Now().Add(10 * time.Second)
+	// The server picks its own port and says which (a port picked here
+	// and closed could be taken by another test before the server binds
+	// it: the docker runtime sets up its network first).
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	s := &served{r: start(t, append([]string{"serve", "--listen", "127.0.0.1:0", "--addr-file", addrFile}, args...)...)}
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(s.apihost + "/api/v1")
+		b, err := os.ReadFile(addrFile)
 		if err == nil {
-			resp.Body.Close()
+			s.apihost = "http://" + strings.TrimSpace(string(b))
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("volley serve did not answer on %s: %v\nstderr: %s", addr, err, s.r.stderr.String())
+			_ = s.r.cmd.Process.Kill()
+			r := s.r.wait(t)
+			t.Fatalf("volley serve did not write its address: %v\nstderr: %s", err, r.stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	resp, err := http.Get(s.apihost + "/api/v1")
+	if err != nil {
+		t.Fatalf("volley serve does not answer on %s: %v", s.apihost, err)
+	}
+	resp.Body.Close()
 	t.Cleanup(func() {
 		_ = s.r.cmd.Process.Signal(syscall.SIGTERM)
 		r := s.r.wait(t) // checks for leftover processes and files
