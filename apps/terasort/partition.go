@@ -52,6 +52,37 @@ func Dest(splitters []records.Key, key records.Key) int {
 	return lo
 }
 
+// destTable answers Dest from a key's first two bytes: for each 16-bit
+// prefix, the ranks its keys can go to (Dest is monotone in the key, so
+// they lie between the ranks of the prefix's smallest and largest keys).
+// Most prefixes have one rank; a key whose prefix has several is placed
+// by a binary search among those only.
+type destTable struct {
+	splitters []records.Key
+	lo, hi    []uint16 // indexed by prefix
+}
+
+// newDestTable builds the table; it needs fewer than 65536 ranks.
+func newDestTable(splitters []records.Key) *destTable {
+	t := &destTable{splitters: splitters, lo: make([]uint16, 1<<16), hi: make([]uint16, 1<<16)}
+	for p := range 1 << 16 {
+		first := records.Key{Hi: uint64(p) << 48}
+		last := records.Key{Hi: uint64(p)<<48 | (1<<48 - 1), Lo: 0xffff}
+		t.lo[p], t.hi[p] = uint16(Dest(splitters, first)), uint16(Dest(splitters, last))
+	}
+	return t
+}
+
+// dest is Dest(t.splitters, key).
+func (t *destTable) dest(key records.Key) int {
+	p := key.Hi >> 48
+	lo, hi := int(t.lo[p]), int(t.hi[p])
+	if lo == hi {
+		return lo
+	}
+	return lo + Dest(t.splitters[lo:hi], key)
+}
+
 // Partition orders the records of b by destination rank (stable within a
 // rank) into one new buffer and returns it with the byte range of each
 // rank's records: rank j's are out[bounds[j]:bounds[j+1]].
@@ -59,8 +90,12 @@ func Partition(b []byte, splitters []records.Key) (out []byte, bounds []int) {
 	n := len(b) / records.Size
 	dest := make([]int32, n)
 	counts := make([]int, len(splitters)+1)
+	find := func(k records.Key) int { return Dest(splitters, k) }
+	if len(splitters) < 1<<16-1 && n > 1<<16 {
+		find = newDestTable(splitters).dest
+	}
 	for i := range dest {
-		d := Dest(splitters, records.KeyOf(b[i*records.Size:]))
+		d := find(records.KeyOf(b[i*records.Size:]))
 		dest[i] = int32(d)
 		counts[d]++
 	}

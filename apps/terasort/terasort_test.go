@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,6 +112,48 @@ func TestDest(t *testing.T) {
 	}{{records.Key{}, 0}, {records.Key{Hi: 10}, 1}, {records.Key{Hi: 10, Lo: 1}, 1}, {records.Key{Hi: 20}, 3}, {records.Key{Hi: 29}, 3}, {records.Key{Hi: 30}, 4}, {records.Key{Hi: ^uint64(0)}, 4}} {
 		if got := Dest(s, c.k); got != c.want {
 			t.Errorf("Dest(%v) = %d, want %d", c.k, got, c.want)
+		}
+	}
+}
+
+// TestDestTable: the prefix table places every key where Dest does, with
+// splitters that share prefixes (some equal), for random keys and for
+// keys at and next to every splitter.
+func TestDestTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 2, 16, 300} {
+		s := make([]records.Key, n-1)
+		for i := range s {
+			s[i] = records.Key{Hi: rng.Uint64() & 0xff0fffffffffffff, Lo: uint16(rng.Uint32())}
+			if i > 0 && rng.IntN(4) == 0 {
+				s[i] = s[i-1] // equal splitters
+			}
+		}
+		slices.SortFunc(s, records.Key.Compare)
+		table := newDestTable(s)
+		keys := []records.Key{{}, {Hi: ^uint64(0), Lo: 0xffff}}
+		for range 20000 {
+			keys = append(keys, records.Key{Hi: rng.Uint64() & 0xff0fffffffffffff, Lo: uint16(rng.Uint32())})
+		}
+		for _, k := range s {
+			keys = append(keys, k, records.Key{Hi: k.Hi, Lo: k.Lo + 1}, records.Key{Hi: k.Hi, Lo: k.Lo - 1}, records.Key{Hi: k.Hi - 1})
+		}
+		for _, k := range keys {
+			if got, want := table.dest(k), Dest(s, k); got != want {
+				t.Fatalf("n=%d: key %v: table says rank %d, Dest %d", n, k, got, want)
+			}
+		}
+	}
+	// Partition uses the table on inputs this large.
+	b := make([]byte, (1<<16+100)*records.Size)
+	records.Generate(b, 0, 9, records.ASCII)
+	splitters := Splitters(Sample(b, 1000), 16)
+	out, bounds := Partition(b, splitters)
+	for j := range 16 {
+		for _, k := range keysOf(out[bounds[j]:bounds[j+1]]) {
+			if Dest(splitters, k) != j {
+				t.Fatalf("Partition put key %v in rank %d's range, Dest says %d", k, j, Dest(splitters, k))
+			}
 		}
 	}
 }
