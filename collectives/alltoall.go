@@ -171,7 +171,7 @@ func (x *call) allToAllSmall(ctx context.Context, small, recv [][]byte, direct f
 		}
 		if src := lo + j; src != me {
 			if got := len(pieces[j][me]); got != want(src) {
-				return x.errf(phLocal, -1, "rank %d sent %d bytes, want %d: %w", src, got, len(recv[src]), ErrMismatch)
+				return x.errf(phLocal, -1, "rank %d sent %d bytes, want %d: %w", src, got, want(src), ErrMismatch)
 			}
 			copy(recv[src], pieces[j][me])
 		}
@@ -189,7 +189,7 @@ func (x *call) allToAllSmall(ctx context.Context, small, recv [][]byte, direct f
 		for k := 0; k < gq; k++ {
 			p := ps[li*gq+k]
 			if len(p) != want(qlo+k) {
-				extractErr = x.errf(phDown, -1, "rank %d sent %d bytes, want %d: %w", qlo+k, len(p), len(recv[qlo+k]), ErrMismatch)
+				extractErr = x.errf(phDown, -1, "rank %d sent %d bytes, want %d: %w", qlo+k, len(p), want(qlo+k), ErrMismatch)
 				return
 			}
 			copy(recv[qlo+k], p)

@@ -159,14 +159,19 @@ func OpenInput(path string) (Input, error) {
 // which lets the job receive its shuffle, about as large, into it.
 const headroom = 8
 
+// recordBuffer returns a buffer of n records with headroom.
+func recordBuffer(n int64) []byte {
+	size := n * records.Size
+	return make([]byte, size, size+size/headroom)
+}
+
 // Read returns records [lo, hi) of the input's sequence, in a buffer with
 // headroom.
 func (in Input) Read(lo, hi int64) ([]byte, error) {
 	if lo < 0 || hi > in.Records || lo > hi {
 		return nil, fmt.Errorf("records [%d,%d) out of range [0,%d)", lo, hi, in.Records)
 	}
-	size := (hi - lo) * records.Size
-	buf := make([]byte, size, size+size/headroom)
+	buf := recordBuffer(hi - lo)
 	at := int64(0) // index of the first record of the current file
 	out := buf
 	for _, f := range in.Files {

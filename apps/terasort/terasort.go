@@ -318,8 +318,7 @@ func Run(ctx context.Context, w *group.Worker) (any, error) {
 func load(o options, me, n int) ([]byte, error) {
 	if o.input == "" {
 		lo, hi := share(o.records, me, n)
-		size := (hi - lo) * records.Size
-		b := make([]byte, size, size+size/headroom)
+		b := recordBuffer(hi - lo)
 		records.Generate(b, uint64(lo), o.seed, o.form)
 		return b, nil
 	}

@@ -234,6 +234,21 @@ func (c *Collector) doneLocked(n int) bool {
 	return c.closed || (c.pos[Stdout] > n && c.pos[Stderr] > n)
 }
 
+// ContainerLogs is Collect on the collector of the named container, with
+// errors that name it; a nil collector (the container's logs are not
+// collected) gives nil, nil. Sandbox runtimes implement
+// sandbox.LogSource with it.
+func ContainerLogs(ctx context.Context, c *Collector, container string, wait bool) ([]string, error) {
+	if c == nil {
+		return nil, nil
+	}
+	lines, err := c.Collect(ctx, wait)
+	if err != nil {
+		err = fmt.Errorf("container %s: %w", container, err)
+	}
+	return lines, err
+}
+
 // Collect returns the logs of the next activation not yet collected, in
 // time order, once both streams have shown its sentinel. With wait false
 // it does not wait for them: it returns what has come so far, as

@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"fmt"
 	"os/exec"
 	"time"
 
@@ -80,12 +79,5 @@ func (f *follower) stop() {
 // ActivationLogs implements sandbox.LogSource from the container's log
 // follower. After Destroy the follower has read the log to its end.
 func (c *container) ActivationLogs(ctx context.Context, wait bool) ([]string, error) {
-	if c.logs == nil {
-		return nil, nil
-	}
-	lines, err := c.logs.Collect(ctx, wait)
-	if err != nil {
-		err = fmt.Errorf("container %s: %w", c.name, err)
-	}
-	return lines, err
+	return actlog.ContainerLogs(ctx, c.logs, c.name, wait)
 }

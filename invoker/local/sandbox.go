@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/volley-run/volley/invoker/actlog"
 	"github.com/volley-run/volley/invoker/sandbox"
 )
 
@@ -82,14 +83,7 @@ func (s *processSandbox) ExitErr() error {
 // ActivationLogs implements sandbox.LogSource. Once the process has
 // exited (Destroy waits for that) its pipes have been read to the end.
 func (s *processSandbox) ActivationLogs(ctx context.Context, wait bool) ([]string, error) {
-	if s.c.logs == nil {
-		return nil, nil
-	}
-	lines, err := s.c.logs.Collect(ctx, wait)
-	if err != nil {
-		err = fmt.Errorf("container %s: %w", s.c.id, err)
-	}
-	return lines, err
+	return actlog.ContainerLogs(ctx, s.c.logs, s.c.id, wait)
 }
 
 // Pause stops the process group with SIGSTOP, as the cgroup freezer stops
