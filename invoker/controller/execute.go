@@ -215,7 +215,8 @@ func (c *Controller) classifyRun(ctx context.Context, status int, body []byte, e
 // activation logs are collected, the record is delivered first with logs
 // [] (what a blocking invoke answers, as in OpenWhisk, where the result
 // goes out before the logs are read) and stored once they are in; cont
-// serves no other activation before then.
+// serves no other activation before then: it is returning to the pool,
+// and the next activation of its action waits for it.
 func (c *Controller) finish(j *job, runStart time.Time, initDur time.Duration, cold bool, o outcome, cont *container, key string) {
 	a := j.action
 	end := time.Now()
@@ -245,6 +246,9 @@ func (c *Controller) finish(j *job, runStart time.Time, initDur time.Duration, c
 		j.done <- rec
 		return
 	}
+	if o.keep {
+		c.pool.willReturn(key)
+	}
 	reply := *rec
 	j.done <- &reply
 	rec.Logs = c.collectLogs(j, src, cont, key, o)
@@ -272,7 +276,7 @@ func (c *Controller) collectLogs(j *job, src sandbox.LogSource, cont *container,
 		c.log.Info("activation logs incomplete", "action", j.action.Name, "activation", j.id, "container", cont.sb.ID(), "err", err)
 	}
 	if o.keep {
-		c.release(key, cont, err == nil)
+		c.pool.returned(key, cont, err == nil)
 	}
 	if lines == nil {
 		lines = []string{}

@@ -21,32 +21,75 @@ type container struct {
 	timer  *time.Timer // pause, then removal
 }
 
+// returnWait bounds how long an activation waits for a container of its
+// action that has answered and is having its logs read, before it starts
+// a new one instead. Reading the logs takes milliseconds; a cold start
+// takes tens of milliseconds (a process) to a second (Docker).
+const returnWait = 2 * time.Second
+
 // pool keeps warm containers per action key, pausing them after pauseGrace
-// and removing them after idleTimeout, as OpenWhisk's invoker does.
+// and removing them after idleTimeout, as OpenWhisk's invoker does. A
+// container whose activation has answered but whose logs are still being
+// read is "returning": an activation that finds no idle container waits
+// for it (up to returnWait) rather than starting a new one, so a client
+// that invokes an action again as soon as it has the result gets the warm
+// container.
 type pool struct {
 	pauseGrace, idleTimeout time.Duration
 	maxIdle                 int
 	log                     *slog.Logger
 
-	mu     sync.Mutex
-	idle   map[string][]*container // key -> most recently used last
-	count  int
-	closed bool
-	wg     sync.WaitGroup // pauses and removals in progress
+	mu        sync.Mutex
+	idle      map[string][]*container // key -> most recently used last
+	count     int
+	returning map[string]int // key -> containers on their way back
+	waiting   map[string]int // key -> takers waiting for them
+	changed   chan struct{}  // closed and replaced when a container comes back
+	closed    bool
+	wg        sync.WaitGroup // pauses and removals in progress
 }
 
 func newPool(pauseGrace, idleTimeout time.Duration, maxIdle int, log *slog.Logger) *pool {
-	return &pool{pauseGrace: pauseGrace, idleTimeout: idleTimeout, maxIdle: maxIdle, log: log, idle: map[string][]*container{}}
+	return &pool{pauseGrace: pauseGrace, idleTimeout: idleTimeout, maxIdle: maxIdle, log: log,
+		idle: map[string][]*container{}, returning: map[string]int{}, waiting: map[string]int{},
+		changed: make(chan struct{})}
 }
 
 // take returns a warm container for key, resumed if it was paused, or nil.
+// When none is idle but one is returning and no other taker waits for it,
+// take waits for it, up to returnWait.
 func (p *pool) take(ctx context.Context, key string) *container {
+	var waitUntil <-chan time.Time
 	for {
 		p.mu.Lock()
 		list := p.idle[key]
 		if len(list) == 0 {
+			if p.closed || p.waiting[key] >= p.returning[key] {
+				p.mu.Unlock()
+				return nil
+			}
+			if waitUntil == nil {
+				waitUntil = time.After(returnWait)
+			}
+			p.waiting[key]++
+			changed := p.changed
 			p.mu.Unlock()
-			return nil
+			var timedOut bool
+			select {
+			case <-changed:
+			case <-waitUntil:
+				timedOut = true
+			case <-ctx.Done():
+				timedOut = true
+			}
+			p.mu.Lock()
+			p.waiting[key]--
+			p.dropZeroLocked(key)
+			p.mu.Unlock()
+			if timedOut {
+				return nil
+			}
+			continue
 		}
 		c := list[len(list)-1]
 		p.idle[key] = list[:len(list)-1]
@@ -93,6 +136,38 @@ func (p *pool) put(key string, c *container) {
 	p.count++
 	c.timer = time.AfterFunc(p.pauseGrace, func() { p.pause(key, c) })
 	p.mu.Unlock()
+}
+
+// willReturn marks one container of key as returning; a call to returned
+// must follow.
+func (p *pool) willReturn(key string) {
+	p.mu.Lock()
+	p.returning[key]++
+	p.mu.Unlock()
+}
+
+// returned ends a returning container: it becomes idle if keep, or is
+// destroyed; either way the takers waiting for it wake.
+func (p *pool) returned(key string, c *container, keep bool) {
+	if keep {
+		p.put(key, c)
+	} else {
+		c.sb.Destroy()
+	}
+	p.mu.Lock()
+	p.returning[key]--
+	p.dropZeroLocked(key)
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// dropZeroLocked forgets key's returning and waiting counts once both are 0.
+func (p *pool) dropZeroLocked(key string) {
+	if p.returning[key] == 0 && p.waiting[key] == 0 {
+		delete(p.returning, key)
+		delete(p.waiting, key)
+	}
 }
 
 // pause freezes c if it is still idle, and arms its removal.
