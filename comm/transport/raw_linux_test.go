@@ -5,7 +5,10 @@ package transport
 import (
 	"io"
 	"net"
+	"os"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ishidawataru/sctp"
 )
@@ -34,4 +37,25 @@ func rawDial(t testing.TB, name, addr string) io.WriteCloser {
 	}
 	t.Fatalf("no raw dialer for %q", name)
 	return nil
+}
+
+// signalStorm sends this process SIGURG every 20 µs until stop is called.
+func signalStorm(t testing.TB) (stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		tick := time.NewTicker(20 * time.Microsecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				_ = syscall.Kill(os.Getpid(), syscall.SIGURG)
+			}
+		}
+	}()
+	return func() { close(done); <-ended }
 }

@@ -23,11 +23,12 @@ import (
 )
 
 // How the SCTP transport uses github.com/ishidawataru/sctp: the package
-// creates, configures, binds and connects the sockets (SocketConfig with an
-// InitMsg and a Control hook) and knows the SCTP socket options. Its own
-// reads, writes, Accept and Close are blocking syscalls on a raw fd that Go's
-// deadlines and Close cannot interrupt, so once a socket exists this file
-// takes its fd, makes it non-blocking and hands it to an *os.File: the
+// creates, configures and binds the listening sockets (SocketConfig with an
+// InitMsg and a Control hook), resolves addresses, connects (SCTPConnect)
+// and knows the SCTP socket options. Its own connect, reads, writes, Accept
+// and Close are blocking syscalls on a raw fd that Go's deadlines and Close
+// cannot interrupt, so this file makes each socket non-blocking (a dialled
+// one from the start) and hands it to an *os.File: the
 // runtime poller then parks blocked readers and writers, and File.Close wakes
 // them and closes the fd only when no syscall is using it. Frames go out
 // with sendmsg (header and payload gathered, stream in an SCTP_SNDRCV
@@ -84,7 +85,7 @@ func newSCTP(cfg Config) Transport { return &sctpTransport{cfg: cfg} }
 
 func (t *sctpTransport) Name() string { return "sctp" }
 
-func (t *sctpTransport) socketConfig(sndTimeout time.Duration) *sctp.SocketConfig {
+func (t *sctpTransport) socketConfig() *sctp.SocketConfig {
 	n := uint16(t.cfg.SCTPStreams)
 	return &sctp.SocketConfig{
 		InitMsg: sctp.InitMsg{NumOstreams: n, MaxInstreams: n},
@@ -92,11 +93,6 @@ func (t *sctpTransport) socketConfig(sndTimeout time.Duration) *sctp.SocketConfi
 			var err error
 			cerr := rc.Control(func(fd uintptr) {
 				err = t.setup(int(fd))
-				if err == nil && sndTimeout > 0 {
-					// A blocking SCTP connect waits at most SO_SNDTIMEO.
-					tv := syscall.NsecToTimeval(sndTimeout.Nanoseconds())
-					err = syscall.SetsockoptTimeval(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDTIMEO, &tv)
-				}
 			})
 			if cerr != nil {
 				return cerr
@@ -173,7 +169,7 @@ func (t *sctpTransport) Listen(addr string) (Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sctp: listen %s: %w", addr, err)
 	}
-	ln, err := t.socketConfig(0).Listen("sctp", laddr)
+	ln, err := t.socketConfig().Listen("sctp", laddr)
 	if err != nil {
 		return nil, fmt.Errorf("sctp: listen %s: %w", addr, err)
 	}
@@ -202,48 +198,95 @@ func (t *sctpTransport) Dial(ctx context.Context, addr string) (Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sctp: dial %s: %w", addr, err)
 	}
-	timeout := sctpDialTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = max(time.Until(dl), time.Millisecond)
-	}
-	// The package's connect blocks and ignores ctx: run it aside, bounded by
-	// SO_SNDTIMEO, and walk away (closing whatever it yields) if ctx ends.
-	type result struct {
-		c   *sctp.SCTPConn
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		c, err := t.socketConfig(timeout).Dial("sctp", nil, raddr)
-		done <- result{c, err}
-	}()
-	var r result
-	select {
-	case r = <-done:
-	case <-ctx.Done():
-		go func() {
-			if r := <-done; r.err == nil {
-				_ = r.c.Close()
-			}
-		}()
-		return nil, fmt.Errorf("sctp: dial %s: %w", addr, ctx.Err())
-	}
-	if r.err != nil {
-		if errors.Is(r.err, syscall.EINPROGRESS) {
-			r.err = fmt.Errorf("connect timed out after %v: %w", timeout, os.ErrDeadlineExceeded)
-		}
-		return nil, fmt.Errorf("sctp: dial %s: %w", addr, r.err)
-	}
-	fd, err := rawFD(r.c)
+	f, rc, err := t.connect(ctx, raddr)
 	if err != nil {
-		_ = r.c.Close()
 		return nil, fmt.Errorf("sctp: dial %s: %w", addr, err)
 	}
-	c, err := newSCTPConn(fd, t.cfg)
+	c, err := newSCTPConn(f, rc, t.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sctp: dial %s: %w", addr, err)
 	}
 	return c, nil
+}
+
+// connect opens a non-blocking SCTP socket, connects it to raddr with the
+// package's SCTPConnect and waits in the runtime poller until the
+// association is up, ctx ends or sctpDialTimeout passes. (The package's
+// own Dial connects blocking: that ignores ctx, and bounded by
+// SO_SNDTIMEO it fails with EINTR whenever a signal arrives, such as the
+// Go scheduler's preemption signal.)
+func (t *sctpTransport) connect(ctx context.Context, raddr *sctp.SCTPAddr) (*os.File, syscall.RawConn, error) {
+	af := syscall.AF_INET
+	if len(raddr.IPAddrs) > 0 && raddr.IPAddrs[0].IP.To4() == nil {
+		af = syscall.AF_INET6
+	}
+	fd, err := syscall.Socket(af, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_SCTP)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socket: %w", err)
+	}
+	n := t.cfg.SCTPStreams
+	if err := t.setup(fd); err != nil {
+		_ = syscall.Close(fd)
+		return nil, nil, err
+	}
+	if err := sctp.NewSCTPConn(fd, nil).SetInitMsg(n, n, 0, 0); err != nil {
+		_ = syscall.Close(fd)
+		return nil, nil, fmt.Errorf("set SCTP_INITMSG: %w", err)
+	}
+	f, rc, err := pollable(fd, "sctp")
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (*os.File, syscall.RawConn, error) {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	if _, err := sctp.SCTPConnect(fd, raddr); err != nil && !errors.Is(err, syscall.EINPROGRESS) && !errors.Is(err, syscall.EINTR) {
+		return fail(fmt.Errorf("connect: %w", err))
+	}
+	deadline := time.Now().Add(sctpDialTimeout)
+	if dl, ok := ctx.Deadline(); ok {
+		deadline = dl
+	}
+	timeout := time.Until(deadline).Round(time.Millisecond)
+	if err := f.SetWriteDeadline(deadline); err != nil {
+		return fail(err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = f.SetWriteDeadline(time.Unix(1, 0)) })
+	defer stop()
+	var serr error
+	werr := rc.Write(func(fd uintptr) bool {
+		var errno int
+		if errno, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR); serr != nil {
+			return true
+		}
+		switch e := syscall.Errno(errno); e {
+		case 0:
+			// Writable with no error may still be before the
+			// association is up (a spurious wake-up): ask the peer's name.
+			_, serr = syscall.Getpeername(int(fd))
+			return !errors.Is(serr, syscall.ENOTCONN)
+		case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
+			return false
+		default:
+			serr = e
+			return true
+		}
+	})
+	switch {
+	case ctx.Err() != nil:
+		return fail(ctx.Err())
+	case errors.Is(werr, os.ErrDeadlineExceeded):
+		return fail(fmt.Errorf("connect timed out after %v: %w", timeout, os.ErrDeadlineExceeded))
+	case werr != nil:
+		return fail(fmt.Errorf("connect: %w", werr))
+	case serr != nil:
+		return fail(fmt.Errorf("connect: %w", serr))
+	}
+	if err := f.SetWriteDeadline(time.Time{}); err != nil {
+		return fail(err)
+	}
+	return f, rc, nil
 }
 
 type sctpListener struct {
@@ -276,7 +319,11 @@ func (l *sctpListener) Accept() (Conn, error) {
 		default:
 			return nil, fmt.Errorf("sctp: accept on %s: %w", l.addr, err)
 		}
-		c, err := newSCTPConn(nfd, l.t.cfg)
+		f, rc, err := pollable(nfd, "sctp")
+		if err != nil {
+			return nil, fmt.Errorf("sctp: accept on %s: %w", l.addr, err)
+		}
+		c, err := newSCTPConn(f, rc, l.t.cfg)
 		if err != nil {
 			return nil, fmt.Errorf("sctp: accept on %s: %w", l.addr, err)
 		}
@@ -329,36 +376,42 @@ type sctpConn struct {
 	rerr error
 }
 
-// newSCTPConn wraps a connected SCTP socket; on error fd is closed.
-func newSCTPConn(fd int, cfg Config) (*sctpConn, error) {
-	sc := sctp.NewSCTPConn(fd, nil) // only for its socket-option helpers
-	t := sctpTransport{cfg: cfg}
-	err := t.setup(fd)
-	if err == nil {
+// newSCTPConn wraps a connected SCTP socket that pollable has handed to
+// f; on error f is closed.
+func newSCTPConn(f *os.File, rc syscall.RawConn, cfg Config) (*sctpConn, error) {
+	var (
+		sndbuf   int
+		ostreams = uint16(1)
+		remote   = "?"
+		err      error
+	)
+	cerr := rc.Control(func(u uintptr) {
+		fd := int(u)
+		sc := sctp.NewSCTPConn(fd, nil) // only for its socket-option helpers
+		t := sctpTransport{cfg: cfg}
+		if err = t.setup(fd); err != nil {
+			return
+		}
 		// Ask for an SCTP_SNDRCV control message with every read: it
 		// carries the stream number.
-		err = sc.SubscribeEvents(sctp.SCTP_EVENT_DATA_IO)
-	}
-	sndbuf := 0
-	if err == nil {
-		sndbuf, err = syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF)
-	}
-	ostreams := uint16(1)
-	if err == nil {
+		if err = sc.SubscribeEvents(sctp.SCTP_EVENT_DATA_IO); err != nil {
+			return
+		}
+		if sndbuf, err = syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF); err != nil {
+			return
+		}
 		if st, serr := sc.GetStatus(); serr == nil && st.Ostreams > 0 {
 			ostreams = st.Ostreams
 		}
+		if sa, serr := syscall.Getpeername(fd); serr == nil {
+			remote = sockaddrString(sa)
+		}
+	})
+	if err == nil {
+		err = cerr
 	}
 	if err != nil {
-		_ = syscall.Close(fd)
-		return nil, err
-	}
-	remote := "?"
-	if sa, err := syscall.Getpeername(fd); err == nil {
-		remote = sockaddrString(sa)
-	}
-	f, rc, err := pollable(fd, "sctp")
-	if err != nil {
+		_ = f.Close()
 		return nil, err
 	}
 	c := &sctpConn{

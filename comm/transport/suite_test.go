@@ -81,6 +81,7 @@ func testTransportSuite(t *testing.T, tr Transport) {
 	t.Run("BadWrite", func(t *testing.T) { testBadWrite(t, tr) })
 	t.Run("RawGarbage", func(t *testing.T) { testRawGarbage(t, tr) })
 	t.Run("Dial", func(t *testing.T) { testDial(t, tr) })
+	t.Run("DialUnderSignals", func(t *testing.T) { testDialUnderSignals(t, tr) })
 	t.Run("Handshake", func(t *testing.T) { testHandshake(t, tr) })
 }
 
@@ -691,6 +692,31 @@ func testDial(t *testing.T, tr Transport) {
 	}
 	if _, err := tr.Listen("256.0.0.1:0"); err == nil {
 		t.Fatal("Listen on a bad address succeeded")
+	}
+}
+
+// testDialUnderSignals dials and accepts many times while the process is
+// flooded with SIGURG, the signal Go's scheduler preempts goroutines with:
+// a connect that a signal interrupts must carry on, not fail with EINTR.
+func testDialUnderSignals(t *testing.T, tr Transport) {
+	ln := listen(t, tr)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	stop := signalStorm(t)
+	defer stop()
+	for i := range 300 {
+		c, err := tr.Dial(testCtx(t, 10*time.Second), ln.Addr())
+		if err != nil {
+			t.Fatalf("dial %d under signals: %v", i, err)
+		}
+		_ = c.Close()
 	}
 }
 
