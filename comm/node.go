@@ -168,6 +168,10 @@ func (n *Node) Comm(rank int) (*Comm, error) {
 // Workers should run under it.
 func (n *Node) Context() context.Context { return n.ctx }
 
+// GroupEnded is closed once the launcher has announced that the whole
+// group ended (membership.Node.Ended).
+func (n *Node) GroupEnded() <-chan struct{} { return n.mem.Ended() }
+
 // Stats sums the counters of the ranks this node hosts.
 func (n *Node) Stats() Stats {
 	var s Stats

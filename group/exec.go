@@ -24,7 +24,8 @@ type ExecOptions struct {
 	// Linger is how long a finished pack stays in the group's membership,
 	// marked done, after ExecPack returns, so every member learns it
 	// finished before it disappears (a pack that vanishes unannounced
-	// fails the group). Zero means the failure-detection bound of the
+	// fails the group); it leaves sooner when the launcher announces that
+	// the group ended. Zero means the failure-detection bound of the
 	// group's timings; negative means leave at once (for tests that run
 	// packs in-process and check for leaked goroutines).
 	Linger time.Duration
@@ -91,9 +92,15 @@ func ExecPack(ctx context.Context, task PackTask, opts ExecOptions) (PackResult,
 			return
 		}
 		// The container answers now; its membership node stays, marked
-		// done, for the linger period, then leaves.
+		// done, for the linger period or until the launcher says the
+		// group ended, then leaves.
 		go func() {
-			time.Sleep(linger)
+			t := time.NewTimer(linger)
+			select {
+			case <-t.C:
+			case <-node.GroupEnded():
+				t.Stop()
+			}
 			cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 			defer cancel()
 			node.Close(cctx)

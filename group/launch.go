@@ -122,9 +122,11 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		}
 		readyc <- time.Now()
 		// Packs still waiting for gossip about the last packs can go now.
+		announced := time.Now()
 		if err := obs.AnnounceReady(rctx); err != nil {
 			cfg.log.Debug("ready announcement not delivered to all", "err", err)
 		}
+		cfg.log.Debug("ready announced", "took", time.Since(announced))
 	}()
 
 	type outcome struct {
@@ -200,6 +202,12 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 		}
 	}
 	res.Total = time.Since(start)
+	// Done packs linger in the membership; let them go now.
+	ectx, ecancel := context.WithTimeout(context.Background(), endTimeout)
+	if err := obs.AnnounceEnd(ectx); err != nil {
+		cfg.log.Debug("group end not announced to all", "err", err)
+	}
+	ecancel()
 	res.Replicas = racer.finish()
 	res.Speculation = countReplicas(res.Replicas)
 	cancel(nil) // ends the ready wait if it is still going
@@ -218,6 +226,9 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	res.TotalMs = ms(res.Total)
 	return res, nil
 }
+
+// endTimeout bounds the launcher's announcement that the group ended.
+const endTimeout = 2 * time.Second
 
 // packErrorFor words a pack's failure. A pack cancelled because another
 // pack failed says so, naming the pack that failed first.

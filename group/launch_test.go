@@ -33,10 +33,12 @@ func init() {
 
 // inProcess is an in-memory Runtime: each pack runs in this process through
 // ExecPack, as a container would run it. failPack makes one pack's
-// "container" die.
+// "container" die; linger, when set, is how long done packs stay in the
+// membership (ExecOptions.Linger; default none).
 type inProcess struct {
 	calls    atomic.Int32
 	failPack int
+	linger   time.Duration
 }
 
 func (rt *inProcess) RunPack(ctx context.Context, task PackTask) (PackResult, error) {
@@ -50,7 +52,11 @@ func (rt *inProcess) RunPack(ctx context.Context, task PackTask) (PackResult, er
 	if err := json.Unmarshal(b, &got); err != nil {
 		return PackResult{}, err
 	}
-	res, err := ExecPack(ctx, got, ExecOptions{Linger: -1})
+	linger := rt.linger
+	if linger == 0 {
+		linger = -1
+	}
+	res, err := ExecPack(ctx, got, ExecOptions{Linger: linger})
 	if err != nil {
 		return PackResult{}, err
 	}
@@ -81,6 +87,31 @@ func TestLaunchAllRanks(t *testing.T) {
 	}
 	if res.Ready <= 0 || res.Total < res.Ready {
 		t.Errorf("ready %v total %v", res.Ready, res.Total)
+	}
+}
+
+// TestLingeringPacksLeaveAtGroupEnd checks that done packs, which would
+// stay in the membership for a minute, leave once the launcher announces
+// the group's end: their goroutines are gone within seconds.
+func TestLingeringPacksLeaveAtGroupEnd(t *testing.T) {
+	rt := &inProcess{failPack: -1, linger: time.Minute}
+	res, err := Launch(context.Background(), Spec{App: "test-echo", Workers: 6, Granularity: 2}, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := goleak.Find()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("packs still lingering 10 s after the group ended: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

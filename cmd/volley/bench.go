@@ -169,21 +169,23 @@ func benchStartupN(ctx context.Context, w io.Writer, n int, o benchOptions) ([]s
 	return rows, nil
 }
 
-// startupOnce runs one cold and one warm group of n hello workers at g.
+// startupOnce runs one cold and one warm group of n hello workers at g,
+// with the worker processes sized as `volley run` sizes them.
 func startupOnce(ctx context.Context, n, g int) (cold, warm time.Duration, containers int, err error) {
-	rt, err := local.New(local.Config{})
+	rt, err := local.New(local.Config{Env: coreShareEnv((n + g - 1) / g)})
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	defer rt.Close()
 	spec := group.Spec{App: "hello", Workers: n, Granularity: g, Timeout: 2 * time.Minute}
 	for i, out := range []*time.Duration{&cold, &warm} {
+		kind := []string{"cold", "warm"}[i]
 		res, err := group.Launch(ctx, spec, rt)
 		if err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, fmt.Errorf("%s run: %w", kind, err)
 		}
 		if err := res.Err(); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, fmt.Errorf("%s run: %w", kind, err)
 		}
 		if (i == 0 && res.Cold != res.Containers) || (i == 1 && res.Warm != res.Containers) {
 			return 0, 0, 0, fmt.Errorf("run %d: cold %d warm %d of %d containers", i, res.Cold, res.Warm, res.Containers)

@@ -181,11 +181,20 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 // 2 cores starve each other.
 func localWorkerEnv(g *globalFlags, f *runFlags) []string {
 	env := []string{"VOLLEY_LOG_LEVEL=" + g.logLevel, "VOLLEY_LOG_FORMAT=" + g.logFormat}
-	if _, set := os.LookupEnv("GOMAXPROCS"); !set && f.workers > 0 && f.granularity > 0 {
-		packs := (f.workers + f.granularity - 1) / f.granularity
-		env = append(env, fmt.Sprintf("GOMAXPROCS=%d", max(1, runtime.NumCPU()/packs)))
+	if f.workers > 0 && f.granularity > 0 {
+		env = append(env, coreShareEnv((f.workers+f.granularity-1)/f.granularity)...)
 	}
 	return env
+}
+
+// coreShareEnv sets GOMAXPROCS for a local worker process to its share of
+// the machine when packs containers run at once (NumCPU / packs, at least
+// 1), unless the user set GOMAXPROCS.
+func coreShareEnv(packs int) []string {
+	if _, set := os.LookupEnv("GOMAXPROCS"); set || packs < 1 {
+		return nil
+	}
+	return []string{fmt.Sprintf("GOMAXPROCS=%d", max(1, runtime.NumCPU()/packs))}
 }
 
 // newLocalRuntime starts the local backend and checks its worker binary.

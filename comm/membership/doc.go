@@ -23,8 +23,13 @@
 //     every member calls Config.OnPackFailed once for it, with a
 //     *PackFailedError saying left, dead or announced. MarkDone makes sure
 //     the members know a pack finished, so that its leaving is not a
-//     failure. AnnounceFailed lets the launcher, which sees containers
-//     exit, report a failure at once instead of waiting for detection.
+//     failure: it tells the observer, which relays the news to the packs
+//     still running in batches (one message per pack and batch, not one
+//     per pair of packs), or the running packs directly when there is no
+//     observer. AnnounceEnd (the observer, once every pack answered) lets
+//     done packs stop lingering (Ended). AnnounceFailed lets the launcher,
+//     which sees containers exit, report a failure at once instead of
+//     waiting for detection.
 //   - Timing sets how fast failures are detected; DefaultTiming (a node
 //     per container) reports a killed pack within FailureBound, 4.2 s up
 //     to 10 members, 5.8 s with 257, after a DeadGrace in which a starved

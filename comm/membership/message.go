@@ -10,11 +10,13 @@ import (
 
 const (
 	msgDone  = "done"  // Node (holding Pack) has finished its work
+	msgDones = "dones" // the observer Node relays that the packs in Done finished
 	msgFail  = "fail"  // Node announces that Pack failed, for Reason
 	msgLeave = "leave" // Node (holding Pack) leaves before it is done
 	msgReady = "ready" // Node has seen every pack; Members lists their owners
 	msgWon   = "won"   // the arbiter Node declares Target the owner of Pack
 	msgStop  = "stop"  // Node tells Target to stop (a preempted replica), for Reason
+	msgEnd   = "end"   // the observer Node says the group has ended
 )
 
 type message struct {
@@ -27,6 +29,14 @@ type message struct {
 	Target string `json:"t,omitempty"`
 	// Members are the owners of every pack, for msgReady.
 	Members []readyMember `json:"m,omitempty"`
+	// Done lists the nodes that finished, for msgDones.
+	Done []doneNode `json:"d,omitempty"`
+}
+
+// doneNode is one finished pack node in a dones message.
+type doneNode struct {
+	Node string `json:"n"`
+	Pack int    `json:"p"`
 }
 
 // readyMember is one pack owner in a ready message.
@@ -50,7 +60,7 @@ func decodeMessage(b []byte) (message, error) {
 		return message{}, fmt.Errorf("bad message: %w", err)
 	}
 	switch m.Kind {
-	case msgDone, msgFail, msgLeave, msgReady, msgWon, msgStop:
+	case msgDone, msgDones, msgFail, msgLeave, msgReady, msgWon, msgStop, msgEnd:
 	default:
 		return message{}, fmt.Errorf("unknown message kind %q", m.Kind)
 	}
