@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -180,6 +181,64 @@ func (c *container) signal(sig syscall.Signal) error {
 		return fmt.Errorf("container %s: %v: %w", c.id, sig, err)
 	}
 	return nil
+}
+
+// pauseTimeout bounds waitStopped when its context has no deadline.
+const pauseTimeout = 5 * time.Second
+
+// waitStopped waits until every thread of the process is stopped (state T
+// in /proc/PID/task/TID/stat), the process exits, or ctx or pauseTimeout
+// ends.
+func (c *container) waitStopped(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, pauseTimeout)
+	defer cancel()
+	pid := c.cmd.Process.Pid
+	for {
+		stopped, err := allThreadsStopped(pid)
+		switch {
+		case err != nil && !c.alive():
+			return fmt.Errorf("container %s has exited: %v", c.id, c.err)
+		case err != nil:
+			return fmt.Errorf("container %s: pause: %w", c.id, err)
+		case stopped:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("container %s: pause: not stopped yet: %w", c.id, ctx.Err())
+		case <-c.exited:
+			return fmt.Errorf("container %s has exited: %v", c.id, c.err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// allThreadsStopped reports whether every thread of process pid is in
+// the stopped state.
+func allThreadsStopped(pid int) (bool, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tids, err := os.ReadDir(dir)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range tids {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/stat")
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the thread has ended
+		}
+		if err != nil {
+			return false, err
+		}
+		// pid (comm) S ...: the state follows the last ')'.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || i+2 >= len(b) {
+			return false, fmt.Errorf("%s/%s/stat: unexpected format", dir, t.Name())
+		}
+		if st := b[i+2]; st != 'T' && st != 't' {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // terminate sends SIGTERM to the process group, waits up to grace for the

@@ -87,8 +87,14 @@ func (s *processSandbox) ActivationLogs(ctx context.Context, wait bool) ([]strin
 }
 
 // Pause stops the process group with SIGSTOP, as the cgroup freezer stops
-// a paused Docker container.
-func (s *processSandbox) Pause(context.Context) error { return s.c.signal(syscall.SIGSTOP) }
+// a paused Docker container, and returns once every thread of the process
+// has stopped (kill returns before that), or ctx ends.
+func (s *processSandbox) Pause(ctx context.Context) error {
+	if err := s.c.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	return s.c.waitStopped(ctx)
+}
 
 // Resume continues the process group with SIGCONT.
 func (s *processSandbox) Resume(context.Context) error { return s.c.signal(syscall.SIGCONT) }
