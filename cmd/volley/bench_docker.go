@@ -168,13 +168,16 @@ func benchDockerReady(ctx context.Context, w io.Writer, n int, grains []int, rep
 // runtime and returns its time to all-ready.
 func readyOnce(ctx context.Context, n, g int) (time.Duration, error) {
 	// Many containers start at once and the engine creates them one after
-	// another, so a container may wait minutes for its turn.
-	rt, err := docker.New(ctx, docker.Config{StartTimeout: 3 * time.Minute})
+	// another (0.6-1.7 s each here), so a container may wait minutes for
+	// its turn: the deadlines grow with the number of containers.
+	packs := (n + g - 1) / g
+	ready := max(3*time.Minute, time.Duration(packs)*2*time.Second)
+	rt, err := docker.New(ctx, docker.Config{StartTimeout: ready, Env: coreShareEnv(packs)})
 	if err != nil {
 		return 0, err
 	}
 	defer rt.Close()
-	spec := group.Spec{App: "hello", Workers: n, Granularity: g, Timeout: 4 * time.Minute, ReadyTimeout: 3 * time.Minute}
+	spec := group.Spec{App: "hello", Workers: n, Granularity: g, Timeout: ready + time.Minute, ReadyTimeout: ready}
 	res, err := group.Launch(ctx, spec, rt, group.BindAddr(rt.BindAddr()))
 	if err != nil {
 		return 0, err

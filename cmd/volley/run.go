@@ -173,13 +173,13 @@ func runGroup(cmd *cobra.Command, g *globalFlags, f *runFlags, app string) error
 	return nil
 }
 
-// localWorkerEnv is the environment of the local backend's worker
-// processes: the log settings and, unless the user set GOMAXPROCS, each
-// container's share of the machine's cores (NumCPU / packs, at least 1),
-// as a CPU limit gives a Go program in an OpenWhisk container. Without it
-// every pack runs NumCPU schedulers and garbage collectors and 16 packs on
-// 2 cores starve each other.
-func localWorkerEnv(g *globalFlags, f *runFlags) []string {
+// workerEnv is the environment of the worker containers that run on this
+// machine (local and docker backends): the log settings and, unless the
+// user set GOMAXPROCS, each container's share of the machine's cores
+// (NumCPU / packs, at least 1), as a CPU limit gives a Go program in an
+// OpenWhisk container. Without it every pack runs NumCPU schedulers and
+// garbage collectors and 16 packs on 2 cores starve each other.
+func workerEnv(g *globalFlags, f *runFlags) []string {
 	env := []string{"VOLLEY_LOG_LEVEL=" + g.logLevel, "VOLLEY_LOG_FORMAT=" + g.logFormat}
 	if f.workers > 0 && f.granularity > 0 {
 		env = append(env, coreShareEnv((f.workers+f.granularity-1)/f.granularity)...)
@@ -201,7 +201,7 @@ func coreShareEnv(packs int) []string {
 func newLocalRuntime(ctx context.Context, g *globalFlags, f *runFlags, log *slog.Logger) (*local.Runtime, error) {
 	rt, err := local.New(local.Config{
 		Binary: f.workerBinary,
-		Env:    localWorkerEnv(g, f),
+		Env:    workerEnv(g, f),
 		Logger: log,
 	})
 	if err != nil {

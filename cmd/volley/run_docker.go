@@ -17,7 +17,7 @@ func startDocker(ctx context.Context, g *globalFlags, f *runFlags, log *slog.Log
 	}
 	rt, err := docker.New(ctx, docker.Config{
 		Image: f.image, MemoryMB: f.memoryMB, StartTimeout: f.readyTimeout, Volumes: f.volumes,
-		Env: []string{"VOLLEY_LOG_LEVEL=" + g.logLevel}, Logger: log,
+		Env: workerEnv(g, f), Logger: log,
 	})
 	if err != nil {
 		if errors.Is(err, docker.ErrNoEngine) || errors.Is(err, docker.ErrNoImage) {
