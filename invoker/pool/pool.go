@@ -33,7 +33,9 @@ type Config struct {
 	MaxIdle int
 	// PauseGrace is how long an idle container keeps running before it is
 	// paused (OpenWhisk's pause grace); a pack that comes sooner gets a
-	// warm start, a later one an unpause. Zero never pauses.
+	// warm start, a later one an unpause. Zero never pauses. The grace
+	// starts once no container of the same group is busy: a finished
+	// pack's membership node lingers until its group ends.
 	PauseGrace time.Duration
 	// StopGrace is how long a preempted container (a speculative replica
 	// that lost its race, whose pack context ends with group.ErrPreempted)
@@ -82,6 +84,9 @@ type entry struct {
 	lastGroup string      // the group whose pack it ran last
 	paused    bool        // frozen while idle
 	timer     *time.Timer // the pending pause while idle and running
+	// pauseLater: idle, and its pause waits until no container of
+	// lastGroup is busy (see release).
+	pauseLater bool
 }
 
 var _ group.Runtime = (*Pool)(nil)
@@ -203,6 +208,7 @@ func (p *Pool) takeIdle(groupID string) (*entry, error) {
 		}
 		p.idle = append(p.idle[:i], p.idle[i+1:]...)
 		p.stopTimer(e)
+		e.pauseLater = false
 		if !alive(e.sb) {
 			dead = append(dead, e)
 			continue
@@ -258,13 +264,35 @@ func (p *Pool) release(e *entry, healthy bool) {
 	if keep {
 		p.idle = append(p.idle, e)
 		if p.cfg.PauseGrace > 0 {
-			p.pausing.Add(1)
-			e.timer = time.AfterFunc(p.cfg.PauseGrace, func() { p.pause(e) })
+			// A finished pack's membership node lingers in its container
+			// until the group ends, so that no running pack takes its
+			// going for a failure: freezing it while its siblings still
+			// run would defeat that. Its pause waits for the last busy
+			// container of its group.
+			e.pauseLater = true
 		}
 	}
+	p.groupReleasedLocked(e.lastGroup)
 	p.mu.Unlock()
 	if !keep {
 		e.sb.Destroy()
+	}
+}
+
+// groupReleasedLocked schedules the pauses that wait for group g once no
+// container of g is busy any more; the caller holds p.mu.
+func (p *Pool) groupReleasedLocked(g string) {
+	for x := range p.busy {
+		if x.lastGroup == g {
+			return
+		}
+	}
+	for _, x := range p.idle {
+		if x.pauseLater && x.lastGroup == g {
+			x.pauseLater = false
+			p.pausing.Add(1)
+			x.timer = time.AfterFunc(p.cfg.PauseGrace, func() { p.pause(x) })
+		}
 	}
 }
 
@@ -274,6 +302,7 @@ func (p *Pool) release(e *entry, healthy bool) {
 func (p *Pool) preempt(e *entry) {
 	p.mu.Lock()
 	delete(p.busy, e)
+	p.groupReleasedLocked(e.lastGroup)
 	p.mu.Unlock()
 	if how := e.sb.Stop(p.cfg.StopGrace); how != "" {
 		p.log.Debug("preempted container stopped", "container", e.sb.ID(), "by", how)

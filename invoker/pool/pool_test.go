@@ -29,6 +29,17 @@ func init() {
 	group.Register(group.App{Name: "pool-pid", Summary: "returns its pid", Run: func(ctx context.Context, w *group.Worker) (any, error) {
 		return map[string]int{"pid": os.Getpid()}, nil
 	}})
+	group.Register(group.App{Name: "pool-last-waits", Summary: "the last rank sleeps wait_ms, the others return at once", Run: func(ctx context.Context, w *group.Worker) (any, error) {
+		if w.Rank() == w.Size()-1 {
+			ms, _ := w.Params().Int("wait_ms", 0)
+			select {
+			case <-time.After(time.Duration(ms) * time.Millisecond):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return map[string]int{"pid": os.Getpid()}, nil
+	}})
 }
 
 func TestMain(m *testing.M) {
@@ -136,6 +147,35 @@ func TestStartKinds(t *testing.T) {
 				t.Errorf("stats %+v, want 2 cold, 2 warm, %d unpauses", s, wantUnpauses)
 			}
 		})
+	}
+}
+
+// TestPauseWaitsForTheGroup checks that a container whose pack finished
+// is not paused while another pack of its group still runs (its
+// membership node lingers for the running ones), and is once the group
+// is over.
+func TestPauseWaitsForTheGroup(t *testing.T) {
+	p := newPool(t, pool.Config{PauseGrace: 10 * time.Millisecond})
+	spec := group.Spec{App: "pool-last-waits", Workers: 3, Granularity: 1, Params: group.Params{"wait_ms": "1500"}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		launch(t, p, spec)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Stats().Idle < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // 20 pause graces
+	if s := p.Stats(); s.Idle != 2 || s.Paused != 0 {
+		t.Errorf("while the last pack runs: %+v, want 2 idle, none paused", s)
+	}
+	<-done
+	for p.Stats().Paused != 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s := p.Stats(); s.Paused != 3 {
+		t.Errorf("after the group: %+v, want 3 paused", s)
 	}
 }
 
