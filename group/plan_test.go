@@ -3,6 +3,7 @@ package group
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -66,5 +67,28 @@ func TestSpecValidate(t *testing.T) {
 		if err := s.Validate(); !errors.Is(err, ErrBadSpec) {
 			t.Errorf("%s: err = %v, want ErrBadSpec", name, err)
 		}
+	}
+}
+
+func TestSpecAutoMembershipTiming(t *testing.T) {
+	for _, tc := range []struct {
+		workers, g int
+		want       string
+	}{
+		{64, 2, "default"},  // 32 packs
+		{66, 2, "dense"},    // 33
+		{256, 2, "dense"},   // 128
+		{258, 2, "crowded"}, // 129
+		{256, 1, "crowded"},
+	} {
+		if got := (Spec{App: "a", Workers: tc.workers, Granularity: tc.g}).withDefaults().MembershipTiming; got != tc.want {
+			t.Errorf("N=%d g=%d: timing %q, want %q", tc.workers, tc.g, got, tc.want)
+		}
+	}
+	if got := (Spec{App: "a", Workers: 256, Granularity: 1, MembershipTiming: "default"}).withDefaults().MembershipTiming; got != "default" {
+		t.Errorf("an explicit timing was replaced by %q", got)
+	}
+	if err := (Spec{App: "a", Workers: 1, Granularity: 1, MembershipTiming: "lazy"}).Validate(); !errors.Is(err, ErrBadSpec) || !strings.Contains(err.Error(), "crowded") {
+		t.Errorf("unknown timing: %v", err)
 	}
 }

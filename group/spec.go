@@ -39,9 +39,11 @@ type Spec struct {
 	// (membership.DefaultTiming: a container per core, a silent pack is
 	// declared dead within about 3-5 s), "dense" (membership.DenseTiming:
 	// many containers per core, about 13-19 s including a grace in which
-	// a pack that was only starved of CPU can refute its death), or "" for auto: dense
-	// above DenseAbovePacks packs. Broken connections and containers the
-	// runtime sees die are detected at once either way.
+	// a pack that was only starved of CPU can refute its death),
+	// "crowded" (membership.CrowdedTiming: hundreds of containers on a
+	// few cores, about 50 s), or "" for auto: dense above DenseAbovePacks
+	// packs, crowded above CrowdedAbovePacks. Broken connections and
+	// containers the runtime sees die are detected at once either way.
 	MembershipTiming string
 	// Speculation asks for speculative replicas of the packs (off by
 	// default); see Speculation and CheckSpeculation.
@@ -51,6 +53,10 @@ type Spec struct {
 // DenseAbovePacks is the pack count above which the auto membership timing
 // is "dense".
 const DenseAbovePacks = 32
+
+// CrowdedAbovePacks is the pack count above which the auto membership
+// timing is "crowded".
+const CrowdedAbovePacks = 128
 
 // Validate reports the first thing wrong with s, naming the field.
 func (s Spec) Validate() error {
@@ -72,9 +78,9 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("%w: transport %q: want auto, tcp or sctp", ErrBadSpec, s.Transport)
 	}
 	switch s.MembershipTiming {
-	case "", "default", "dense":
+	case "", "default", "dense", "crowded":
 	default:
-		return fmt.Errorf("%w: membership timing %q: want default or dense", ErrBadSpec, s.MembershipTiming)
+		return fmt.Errorf("%w: membership timing %q: want default, dense or crowded", ErrBadSpec, s.MembershipTiming)
 	}
 	if err := s.Speculation.validate(); err != nil {
 		return err
@@ -105,9 +111,14 @@ func (s Spec) withDefaults() Spec {
 		s.Params = Params{}
 	}
 	if s.MembershipTiming == "" {
-		s.MembershipTiming = "default"
-		if (s.Workers+s.Granularity-1)/s.Granularity > DenseAbovePacks {
+		packs := (s.Workers + s.Granularity - 1) / s.Granularity
+		switch {
+		case packs > CrowdedAbovePacks:
+			s.MembershipTiming = "crowded"
+		case packs > DenseAbovePacks:
 			s.MembershipTiming = "dense"
+		default:
+			s.MembershipTiming = "default"
 		}
 	}
 	return s

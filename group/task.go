@@ -31,7 +31,7 @@ type PackTask struct {
 	// "s2") configure the data plane between containers.
 	Transport   string `json:"transport,omitempty"`
 	Compression string `json:"compression,omitempty"`
-	// MembershipTiming is "default" or "dense" (see Spec).
+	// MembershipTiming is "default", "dense" or "crowded" (see Spec).
 	MembershipTiming string `json:"membership_timing,omitempty"`
 	// Record is what the container records about each rank (see Record).
 	Record Recording `json:"record,omitempty"`
@@ -47,8 +47,11 @@ type PackTask struct {
 
 // membershipTiming maps a timing profile name to its timings.
 func membershipTiming(name string) membership.Timing {
-	if name == "dense" {
+	switch name {
+	case "dense":
 		return membership.DenseTiming()
+	case "crowded":
+		return membership.CrowdedTiming()
 	}
 	return membership.DefaultTiming()
 }
