@@ -258,11 +258,12 @@ func (n *Node) Packs() map[int]Meta {
 
 // MarkDone records that this node's pack has finished its work, so that
 // its leaving or dying afterwards does not fail the group. It sets Done in
-// the node's metadata, gossips it (waiting until the gossip has gone out)
-// and sends a done message directly to every live member; it returns when
-// all were sent, or with an error naming the members it could not reach
-// (a member that died cannot learn it, and does not need to). Call it
-// before Close.
+// the node's metadata, queues it for gossip, and sends a done message to
+// the group's observer, which relays it to the packs still running; with
+// no observer, or none that takes the message, it sends it directly to
+// every running pack. It returns once the messages were sent, or with an
+// error naming the members it could not reach (a member that died cannot
+// learn it, and does not need to). Call it before Close.
 func (n *Node) MarkDone(ctx context.Context) error {
 	if n.isClosing() {
 		return ErrClosed
