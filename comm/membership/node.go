@@ -45,9 +45,8 @@ type Node struct {
 	wake      chan struct{}   // wakes the dispatcher
 	relayKick chan struct{}   // wakes an observer's relayLoop
 	ended     chan struct{}   // closed when the observer says the group ended
-	life      context.Context // ends with stop, for the loops' sends
+	life      context.Context // ends when Close stops the loops; bounds their sends
 	endLife   context.CancelFunc
-	stop      chan struct{} // closed by Close
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
@@ -77,7 +76,6 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		wake:      make(chan struct{}, 1),
 		relayKick: make(chan struct{}, 1),
 		ended:     make(chan struct{}),
-		stop:      make(chan struct{}),
 	}
 	n.life, n.endLife = context.WithCancel(context.Background())
 	n.v = newView(cfg.Group, cfg.Packs, cfg.Arbitrated, n.log)
@@ -159,7 +157,7 @@ func (n *Node) syncLoop() {
 	defer t.Stop()
 	for {
 		select {
-		case <-n.stop:
+		case <-n.life.Done():
 			return
 		case <-t.C:
 		}
@@ -234,7 +232,7 @@ func (n *Node) WaitReady(ctx context.Context) (map[int]Meta, error) {
 		n.mu.Unlock()
 		select {
 		case <-ch:
-		case <-n.stop:
+		case <-n.life.Done():
 			return nil, ErrClosed
 		case <-ctx.Done():
 			n.mu.Lock()
@@ -338,7 +336,7 @@ func (n *Node) relayLoop() {
 	defer n.wg.Done()
 	for {
 		select {
-		case <-n.stop:
+		case <-n.life.Done():
 			return
 		case <-n.relayKick:
 		}
@@ -499,14 +497,10 @@ func (n *Node) Close(leaveTimeout time.Duration) error {
 	return n.closeErr
 }
 
-// stopLoops stops the dispatcher and the sync loop and waits for them.
+// stopLoops stops the dispatcher, the sync loop and an observer's relay
+// loop, and waits for them.
 func (n *Node) stopLoops() {
-	select {
-	case <-n.stop:
-	default:
-		close(n.stop)
-		n.endLife()
-	}
+	n.endLife()
 	n.wg.Wait()
 }
 
@@ -522,7 +516,7 @@ func (n *Node) dispatch() {
 	defer n.wg.Done()
 	for {
 		select {
-		case <-n.stop:
+		case <-n.life.Done():
 			return
 		case <-n.wake:
 		}
@@ -547,7 +541,7 @@ func (n *Node) dispatch() {
 				continue
 			}
 			select {
-			case <-n.stop:
+			case <-n.life.Done():
 				return
 			default:
 			}

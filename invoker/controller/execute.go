@@ -240,7 +240,7 @@ func (c *Controller) finish(j *job, runStart time.Time, initDur time.Duration, c
 	}
 	if src == nil {
 		if cont != nil {
-			c.release(key, cont, o.keep)
+			c.pool.release(key, cont, o.keep)
 		}
 		c.record(rec)
 		j.done <- rec
@@ -266,7 +266,7 @@ func (c *Controller) finish(j *job, runStart time.Time, initDur time.Duration, c
 func (c *Controller) collectLogs(j *job, src sandbox.LogSource, cont *container, key string, o outcome) []string {
 	devErr := o.status == statusDevError
 	if !o.keep {
-		c.release(key, cont, false)
+		c.pool.release(key, cont, false)
 	}
 	lines, err := src.ActivationLogs(c.ctx, !devErr)
 	if devErr {
@@ -282,15 +282,6 @@ func (c *Controller) collectLogs(j *job, src sandbox.LogSource, cont *container,
 		lines = []string{}
 	}
 	return lines
-}
-
-// release puts cont back in the pool under key, or destroys it.
-func (c *Controller) release(key string, cont *container, keep bool) {
-	if keep {
-		c.pool.put(key, cont)
-	} else {
-		cont.sb.Destroy()
-	}
 }
 
 // poolKey names the warm containers an activation of a may reuse: same

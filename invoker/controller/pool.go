@@ -74,19 +74,19 @@ func (p *pool) take(ctx context.Context, key string) *container {
 			p.waiting[key]++
 			changed := p.changed
 			p.mu.Unlock()
-			var timedOut bool
+			var gaveUp bool
 			select {
 			case <-changed:
 			case <-waitUntil:
-				timedOut = true
+				gaveUp = true
 			case <-ctx.Done():
-				timedOut = true
+				gaveUp = true
 			}
 			p.mu.Lock()
 			p.waiting[key]--
 			p.dropZeroLocked(key)
 			p.mu.Unlock()
-			if timedOut {
+			if gaveUp {
 				return nil
 			}
 			continue
@@ -138,6 +138,15 @@ func (p *pool) put(key string, c *container) {
 	p.mu.Unlock()
 }
 
+// release makes c idle for key if keep, or destroys it.
+func (p *pool) release(key string, c *container, keep bool) {
+	if keep {
+		p.put(key, c)
+	} else {
+		c.sb.Destroy()
+	}
+}
+
 // willReturn marks one container of key as returning; a call to returned
 // must follow.
 func (p *pool) willReturn(key string) {
@@ -149,11 +158,7 @@ func (p *pool) willReturn(key string) {
 // returned ends a returning container: it becomes idle if keep, or is
 // destroyed; either way the takers waiting for it wake.
 func (p *pool) returned(key string, c *container, keep bool) {
-	if keep {
-		p.put(key, c)
-	} else {
-		c.sb.Destroy()
-	}
+	p.release(key, c, keep)
 	p.mu.Lock()
 	p.returning[key]--
 	p.dropZeroLocked(key)
