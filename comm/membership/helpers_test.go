@@ -246,10 +246,15 @@ func (c *cluster) waitReady(timeout time.Duration) {
 	}
 }
 
-// kill stops a node the way a SIGKILL would: no leave, sockets closed.
+// kill stops a pack's node the way a SIGKILL would (killNode).
 func (c *cluster) kill(pack int) {
 	n := c.nodes[pack]
 	c.nodes[pack] = nil
+	killNode(n)
+}
+
+// killNode stops n the way a SIGKILL would: no leave, sockets closed.
+func killNode(n *Node) {
 	n.closeOnce.Do(func() {
 		n.mu.Lock()
 		n.closing = true

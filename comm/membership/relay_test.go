@@ -56,14 +56,7 @@ func TestDoneWithoutObserverGoesDirect(t *testing.T) {
 	c.timing = quietGossip()
 	c.startAll()
 	c.waitReady(15 * time.Second)
-	obs := c.obs
-	obs.closeOnce.Do(func() { // as a SIGKILL would: no leave
-		obs.mu.Lock()
-		obs.closing = true
-		obs.mu.Unlock()
-		obs.stopLoops()
-		_ = obs.ml.Shutdown()
-	})
+	killNode(c.obs)
 	if !c.nodes[0].hasObserver() {
 		t.Fatal("pack 0 no longer knows the observer; the test needs it to")
 	}
