@@ -76,9 +76,8 @@ func (c *container) Resume(ctx context.Context) error {
 // and gives its address back. It is safe to call more than once.
 func (c *container) Destroy() {
 	c.destroyOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), destroyTimeout)
-		defer cancel()
-		if err := c.rt.eng.remove(ctx, c.name); err != nil {
+		// The removal's batch has a deadline of its own.
+		if err := c.rt.rm.remove(context.Background(), c.name); err != nil {
 			c.rt.log.Warn("remove container", "container", c.name, "err", err)
 		}
 		c.mu.Lock()
@@ -118,7 +117,8 @@ func (c *container) Stop(grace time.Duration) string {
 	return how
 }
 
-// destroyTimeout bounds one `docker rm -f`.
+// destroyTimeout bounds one `docker rm -f` of one container, and is the
+// base of a batch's deadline (batchTimeout).
 const destroyTimeout = 30 * time.Second
 
 // waitListening waits until the container accepts TCP connections on

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -488,4 +489,45 @@ func followers(t *testing.T) []string {
 		}
 	}
 	return kids
+}
+
+// TestConcurrentDestroysShareRemovals destroys containers all at once, as
+// the packs of a large group do when it ends, through a docker CLI
+// wrapper that logs its subcommands: every container goes, in fewer
+// `docker rm` calls than containers.
+func TestConcurrentDestroysShareRemovals(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	wrapper := filepath.Join(dir, "docker")
+	script := fmt.Sprintf("#!/bin/sh\necho \"$1\" >>%s\nexec docker \"$@\"\n", calls)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rt := newTestRuntime(t, Config{Docker: wrapper})
+	const n = 6
+	sbs := make([]sandbox.Sandbox, n)
+	for i := range sbs {
+		sb, err := rt.Start(context.Background(), sandbox.Spec{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sbs[i] = sb
+	}
+	var wg sync.WaitGroup
+	for _, sb := range sbs {
+		wg.Go(sb.Destroy)
+	}
+	wg.Wait()
+	if names := runtimeContainers(t, rt); len(names) != 0 {
+		t.Fatalf("containers left after Destroy: %v", names)
+	}
+	b, err := os.ReadFile(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rms := strings.Count(string(b), "rm\n")
+	t.Logf("%d containers destroyed in %d docker rm calls", n, rms)
+	if rms == 0 || rms >= n {
+		t.Errorf("%d containers destroyed at once took %d docker rm calls, want 1 to %d", n, rms, n-1)
+	}
 }

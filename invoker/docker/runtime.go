@@ -70,6 +70,7 @@ type Runtime struct {
 	cfg    Config
 	log    *slog.Logger
 	eng    engine
+	rm     *remover
 	id     string
 	net    *network
 	events *watcher
@@ -128,7 +129,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("runtime id: %w", err)
 	}
-	r := &Runtime{cfg: cfg, log: cfg.Logger, eng: eng, id: "volley-" + hex.EncodeToString(b[:]), owned: map[*container]bool{}}
+	r := &Runtime{cfg: cfg, log: cfg.Logger, eng: eng, rm: newRemover(eng), id: "volley-" + hex.EncodeToString(b[:]), owned: map[*container]bool{}}
 	since := time.Now().Add(-time.Second)
 	nw, err := createNetwork(ctx, eng, r.id, r.labels(nil))
 	if err != nil {
@@ -317,8 +318,9 @@ func (r *Runtime) Close() error {
 	}
 	wg.Wait()
 	r.starting.Wait()
+	r.rm.wait()
 	r.events.close()
-	ctx, cancel := context.WithTimeout(context.Background(), destroyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout(len(owned)))
 	defer cancel()
 	if err := r.removeLeftovers(ctx); err != nil {
 		return err
