@@ -9,11 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 
 	"github.com/volley-run/volley/invoker/action"
 	"github.com/volley-run/volley/invoker/local"
+	"github.com/volley-run/volley/invoker/proctest"
 )
 
 // The test binary doubles as the container: started with envTestWorker=1
@@ -68,16 +66,8 @@ func testRun(ctx context.Context, req action.RunRequest) (any, error) {
 }
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envTestWorker) == "1" {
-		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		defer stop()
-		if err := action.Serve(ctx, action.NewServer(testRun, log, os.Stdout, os.Stderr), log); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	proctest.ServeIfWorker(envTestWorker, testRun, log, os.Stdout, os.Stderr)
 	goleak.VerifyTestMain(m)
 }
 
@@ -116,7 +106,7 @@ func serve(t *testing.T, cfg Config) *fixture {
 		hs.Close()
 		ctl.Close()
 		rt.Close()
-		if kids := childPIDs(t); len(kids) > 0 {
+		if kids := proctest.Children(t); len(kids) > 0 {
 			t.Errorf("container processes left after Close: %v", kids)
 		}
 	})
@@ -141,37 +131,6 @@ func (f *fixture) putAction(t *testing.T, name string, timeoutMs int, code *stri
 	if err != nil {
 		t.Fatalf("insert %s: %v", name, err)
 	}
-}
-
-// childPIDs lists live processes whose parent is this test process.
-func childPIDs(t *testing.T) []int {
-	t.Helper()
-	entries, _ := os.ReadDir("/proc")
-	var kids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, ppid := procState(pid); ppid == os.Getpid() && st != "Z" && st != "" {
-			kids = append(kids, pid)
-		}
-	}
-	return kids
-}
-
-// procState returns a process's state letter and parent pid.
-func procState(pid int) (string, int) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", 0
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 2 {
-		return "", 0
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return f[0], ppid
 }
 
 func resultMap(t *testing.T, v any) map[string]any {
@@ -334,12 +293,12 @@ func TestWarmContainerPausedAndResumed(t *testing.T) {
 	pid := int(resultMap(t, res)["pid"].(float64))
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if st, _ := procState(pid); st == "T" {
+		if p, _ := proctest.Stat(pid); p.State == "T" {
 			break
 		}
 		if time.Now().After(deadline) {
-			st, _ := procState(pid)
-			t.Fatalf("idle container %d not paused after the grace period: state %q", pid, st)
+			p, _ := proctest.Stat(pid)
+			t.Fatalf("idle container %d not paused after the grace period: state %q", pid, p.State)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

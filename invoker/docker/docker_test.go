@@ -20,6 +20,7 @@ import (
 	"github.com/volley-run/volley/comm/membership"
 	"github.com/volley-run/volley/group"
 	"github.com/volley-run/volley/invoker/action"
+	"github.com/volley-run/volley/invoker/proctest"
 	"github.com/volley-run/volley/invoker/sandbox"
 	"github.com/volley-run/volley/invoker/sandbox/sandboxtest"
 )
@@ -473,19 +474,10 @@ func TestSandboxActivationLogs(t *testing.T) {
 // follow a container's log.
 func followers(t *testing.T) []string {
 	t.Helper()
-	entries, _ := os.ReadDir("/proc")
 	var kids []string
-	for _, e := range entries {
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) < 2 || f[0] == "Z" || f[1] != fmt.Sprint(os.Getpid()) {
-			continue
-		}
-		if cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline"); strings.Contains(string(cmd), "logs\x00--follow") {
-			kids = append(kids, e.Name()+" "+strings.ReplaceAll(string(cmd), "\x00", " "))
+	for _, p := range proctest.Children(t) {
+		if strings.Contains(p.Cmdline, "logs --follow") {
+			kids = append(kids, p.String())
 		}
 	}
 	return kids

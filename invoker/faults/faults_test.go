@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/volley-run/volley/invoker/action"
 	"github.com/volley-run/volley/invoker/local"
 	"github.com/volley-run/volley/invoker/nethost"
+	"github.com/volley-run/volley/invoker/proctest"
 )
 
 // The test binary doubles as the worker binary: started with envWorker=1
@@ -79,16 +79,8 @@ func ringRounds(ctx context.Context, w *group.Worker) (any, error) {
 }
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envWorker) == "1" {
-		log := slog.New(slog.DiscardHandler)
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		defer stop()
-		if err := action.Serve(ctx, action.NewServer(hangingRunner(action.PackRunner(log)), log, os.Stdout, os.Stderr), log); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	log := slog.New(slog.DiscardHandler)
+	proctest.ServeIfWorker(envWorker, hangingRunner(action.PackRunner(log)), log, os.Stdout, os.Stderr)
 	goleak.VerifyTestMain(m)
 }
 
@@ -120,7 +112,7 @@ func newRuntime(t *testing.T, hosts []local.Host) *local.Runtime {
 	}
 	t.Cleanup(func() {
 		rt.Close()
-		if kids := childPIDs(t); len(kids) > 0 {
+		if kids := proctest.Children(t); len(kids) > 0 {
 			t.Errorf("worker processes left after Close: %v", kids)
 		}
 	})
@@ -306,31 +298,4 @@ func TestTwoGroupsAtOnce(t *testing.T) {
 			t.Errorf("group %s received %d remote messages, want %d", l.res.Group, got, want)
 		}
 	}
-}
-
-// childPIDs lists live processes whose parent is this test process.
-func childPIDs(t *testing.T) []int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	var kids []int
-	me := strconv.Itoa(os.Getpid())
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// Fields after the ")" that ends the command name: state, ppid.
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) > 1 && f[1] == me && f[0] != "Z" {
-			kids = append(kids, pid)
-		}
-	}
-	return kids
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/volley-run/volley/group"
 	"github.com/volley-run/volley/invoker/controller"
 	"github.com/volley-run/volley/invoker/openwhisk"
+	"github.com/volley-run/volley/invoker/proctest"
 	"github.com/volley-run/volley/invoker/sandbox"
 )
 
@@ -34,7 +35,7 @@ func measure(t *testing.T) usage {
 	if err != nil {
 		t.Skipf("no /proc/self/fd: %v", err)
 	}
-	return usage{children: len(childPIDs(t)), goroutines: runtime.NumGoroutine(), fds: len(fds), heap: ms.HeapInuse}
+	return usage{children: len(proctest.Children(t)), goroutines: runtime.NumGoroutine(), fds: len(fds), heap: ms.HeapInuse}
 }
 
 // settle measures until the goroutines and descriptors of finished groups

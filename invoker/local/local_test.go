@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/volley-run/volley/group"
 	"github.com/volley-run/volley/invoker/action"
+	"github.com/volley-run/volley/invoker/proctest"
 )
 
 // The test binary doubles as the worker binary: started with
@@ -38,19 +36,11 @@ func init() {
 }
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envTestWorker) == "1" {
-		log := testLogger()
-		if log == nil {
-			log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		defer stop()
-		if err := action.Serve(ctx, action.NewServer(action.PackRunner(log), log, os.Stdout, os.Stderr), log); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+	log := testLogger()
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	proctest.ServeIfWorker(envTestWorker, action.PackRunner(log), log, os.Stdout, os.Stderr)
 	goleak.VerifyTestMain(m)
 }
 
@@ -66,38 +56,11 @@ func newTestRuntime(t *testing.T) *Runtime {
 	}
 	t.Cleanup(func() {
 		rt.Close()
-		if kids := childPIDs(t); len(kids) > 0 {
+		if kids := proctest.Children(t); len(kids) > 0 {
 			t.Errorf("child processes left after Close: %v", kids)
 		}
 	})
 	return rt
-}
-
-// childPIDs lists live processes whose parent is this test process.
-func childPIDs(t *testing.T) []int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	var kids []int
-	me := os.Getpid()
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// Fields after the ")" that ends the command name: state, ppid.
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(me) && f[0] != "Z" {
-			kids = append(kids, pid)
-		}
-	}
-	return kids
 }
 
 func pidsOf(t *testing.T, res *group.Result) map[int]bool {
@@ -124,7 +87,7 @@ func TestColdThenWarm(t *testing.T) {
 	if len(cold) != 3 || res.Cold != 3 || res.Warm != 0 {
 		t.Fatalf("first group: %d pids, cold %d warm %d; want 3 processes, all cold", len(cold), res.Cold, res.Warm)
 	}
-	if got := len(childPIDs(t)); got != 3 {
+	if got := len(proctest.Children(t)); got != 3 {
 		t.Fatalf("%d worker processes alive in the warm pool, want 3", got)
 	}
 	res, err = group.Launch(context.Background(), spec, rt)
@@ -151,9 +114,9 @@ func TestKilledContainerFailsGroup(t *testing.T) {
 	go func() {
 		// Kill one worker process once all three are up.
 		for range 200 {
-			if kids := childPIDs(t); len(kids) == 3 {
+			if kids := proctest.Children(t); len(kids) == 3 {
 				time.Sleep(100 * time.Millisecond)
-				_ = syscall.Kill(kids[1], syscall.SIGKILL)
+				_ = syscall.Kill(kids[1].PID, syscall.SIGKILL)
 				return
 			}
 			time.Sleep(20 * time.Millisecond)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/volley-run/volley/invoker/action"
+	"github.com/volley-run/volley/invoker/proctest"
 	"github.com/volley-run/volley/invoker/sandbox"
 	"github.com/volley-run/volley/invoker/sandbox/sandboxtest"
 )
@@ -49,7 +50,7 @@ func TestSandboxPauseResumeDestroy(t *testing.T) {
 	default:
 		t.Fatal("Destroy returned before the process was gone")
 	}
-	if kids := childPIDs(t); len(kids) != 0 {
+	if kids := proctest.Children(t); len(kids) != 0 {
 		t.Fatalf("processes left after Destroy: %v", kids)
 	}
 	sb.Destroy() // a second call is harmless

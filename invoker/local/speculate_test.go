@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/volley-run/volley/group"
+	"github.com/volley-run/volley/invoker/proctest"
 )
 
 // Apps for speculation tests; the test binary is also the worker, so
@@ -113,7 +114,7 @@ func checkRaces(t *testing.T, rt *Runtime, res *group.Result, k int) map[int]int
 		wonBy[rr.Pack] = v.Replica
 	}
 	// Only the winners are left, idle in the warm pool.
-	if kids, idle := len(childPIDs(t)), rt.Stats().Idle; kids != idle || idle != packs {
+	if kids, idle := len(proctest.Children(t)), rt.Stats().Idle; kids != idle || idle != packs {
 		t.Errorf("%d worker processes alive, %d idle, want the %d winners only", kids, idle, packs)
 	}
 	return wonBy

@@ -9,10 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/volley-run/volley/invoker/action"
 	"github.com/volley-run/volley/invoker/controller"
 	"github.com/volley-run/volley/invoker/local"
+	"github.com/volley-run/volley/invoker/proctest"
 )
 
 // The test binary doubles as the worker image: started with envTestWorker=1
@@ -42,16 +41,8 @@ func init() {
 }
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envTestWorker) == "1" {
-		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		defer stop()
-		if err := action.Serve(ctx, action.NewServer(action.PackRunner(log), log, os.Stdout, os.Stderr), log); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	proctest.ServeIfWorker(envTestWorker, action.PackRunner(log), log, os.Stdout, os.Stderr)
 	goleak.VerifyTestMain(m)
 }
 

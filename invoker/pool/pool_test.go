@@ -3,12 +3,9 @@ package pool_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/volley-run/volley/invoker/action"
 	"github.com/volley-run/volley/invoker/local"
 	"github.com/volley-run/volley/invoker/pool"
+	"github.com/volley-run/volley/invoker/proctest"
 )
 
 // The test binary doubles as the worker: started with envTestWorker=1 it
@@ -43,16 +41,8 @@ func init() {
 }
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envTestWorker) == "1" {
-		log := slog.New(slog.DiscardHandler)
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		defer stop()
-		if err := action.Serve(ctx, action.NewServer(action.PackRunner(log), log, nil, nil), log); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	log := slog.New(slog.DiscardHandler)
+	proctest.ServeIfWorker(envTestWorker, action.PackRunner(log), log, nil, nil)
 	goleak.VerifyTestMain(m)
 }
 
