@@ -139,28 +139,72 @@ func (l *link) stopErr() error {
 	return fmt.Errorf("connection to pack %d closed", l.peerPack)
 }
 
-// writeLoop writes control frames first, then application frames.
+// writeLoop writes control frames first, then application frames, as
+// many as are queued in one WriteFrames (one writev on TCP).
 func (l *link) writeLoop() {
+	var batch []outFrame
+	var frames []transport.Frame
 	for {
-		f, ok := l.popCtrl()
-		if !ok {
-			select {
-			case <-l.ctrlC:
-				continue
-			case f = <-l.data:
-			case <-l.stop:
-				return
-			}
+		var ok bool
+		if batch, ok = l.nextBatch(batch[:0]); !ok {
+			return
 		}
-		err := l.conn.WriteFrame(f.stream, f.h, f.payload)
-		if f.sent != nil {
-			f.sent <- err
+		frames = frames[:0]
+		for _, f := range batch {
+			frames = append(frames, transport.Frame{Stream: f.stream, Header: f.h, Payload: f.payload})
+		}
+		err := l.conn.WriteFrames(frames)
+		clear(frames) // do not keep payloads alive
+		for i, f := range batch {
+			if f.sent != nil {
+				f.sent <- err
+			}
+			batch[i] = outFrame{}
 		}
 		if err != nil {
 			l.broken(fmt.Errorf("write to pack %d: %w", l.peerPack, err))
 			return
 		}
 	}
+}
+
+// Bounds of one batch of the writer.
+const (
+	batchFrames = 64
+	batchBytes  = 4 << 20
+)
+
+// nextBatch waits for a frame, then adds what else is queued without
+// waiting (control frames first), up to batchFrames frames and about
+// batchBytes of payload. It returns false once the link stops.
+func (l *link) nextBatch(b []outFrame) ([]outFrame, bool) {
+	for len(b) == 0 {
+		if f, ok := l.popCtrl(); ok {
+			b = append(b, f)
+			break
+		}
+		select {
+		case <-l.ctrlC:
+		case f := <-l.data:
+			b = append(b, f)
+		case <-l.stop:
+			return nil, false
+		}
+	}
+	size := len(b[0].payload)
+	for len(b) < batchFrames && size < batchBytes {
+		f, ok := l.popCtrl()
+		if !ok {
+			select {
+			case f = <-l.data:
+			default:
+				return b, true
+			}
+		}
+		b = append(b, f)
+		size += len(f.payload)
+	}
+	return b, true
 }
 
 // broken handles a connection error: a failure of the group unless the

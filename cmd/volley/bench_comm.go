@@ -56,7 +56,7 @@ func benchComm(ctx context.Context, w io.Writer, o benchOptions) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "size\tvolley rtt us\traw tcp rtt us\tvolley MB/s\traw tcp MB/s\tvolley/raw bw\t")
 	for _, size := range []int{1 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20} {
-		iters := max(16, min(2000, (256<<20)/size))
+		iters := max(16, min(50000, (256<<20)/size))
 		var rtts, rawRTTs []time.Duration
 		var bws, rawBWs, ratios []float64
 		for range o.reps { // alternate, so both see the same load

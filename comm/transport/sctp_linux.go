@@ -438,12 +438,36 @@ func (c *sctpConn) RemoteAddr() string { return c.remote }
 
 func (c *sctpConn) MaxFrame() int { return max(min(c.maxSend, c.maxPayload), 0) }
 
-func (c *sctpConn) WriteFrame(stream uint16, h wire.Header, payload []byte) error {
+// prepare checks a frame before it is sent (wire.Prepare, and that its
+// payload fits the socket's send buffer in one message) and returns its
+// header with PayloadLen set.
+func (c *sctpConn) prepare(h wire.Header, payload []byte) (wire.Header, error) {
 	if len(payload) > c.maxSend && len(payload) <= c.maxPayload {
-		return fmt.Errorf("sctp %s: write frame: %w: a payload of %d bytes does not fit this socket's %d-byte send buffer, which takes at most %d (SCTP sends a frame as one message; raise net.core.wmem_max or grant CAP_NET_ADMIN)",
-			c.remote, wire.ErrTooLarge, len(payload), c.sndbuf, max(c.maxSend, 0))
+		return h, fmt.Errorf("%w: a payload of %d bytes does not fit this socket's %d-byte send buffer, which takes at most %d (SCTP sends a frame as one message; raise net.core.wmem_max or grant CAP_NET_ADMIN)",
+			wire.ErrTooLarge, len(payload), c.sndbuf, max(c.maxSend, 0))
 	}
-	h, err := wire.Prepare(h, payload, c.maxPayload)
+	return wire.Prepare(h, payload, c.maxPayload)
+}
+
+// WriteFrames sends each frame as one message: SCTP keeps message
+// boundaries, so frames cannot share a sendmsg. Every frame is checked
+// first, so a bad one sends nothing.
+func (c *sctpConn) WriteFrames(frames []Frame) error {
+	for i, f := range frames {
+		if _, err := c.prepare(f.Header, f.Payload); err != nil {
+			return fmt.Errorf("sctp %s: write frame %d of %d: %w", c.remote, i+1, len(frames), err)
+		}
+	}
+	for _, f := range frames {
+		if err := c.WriteFrame(f.Stream, f.Header, f.Payload); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *sctpConn) WriteFrame(stream uint16, h wire.Header, payload []byte) error {
+	h, err := c.prepare(h, payload)
 	if err != nil {
 		return fmt.Errorf("sctp %s: write frame: %w", c.remote, err)
 	}

@@ -79,6 +79,7 @@ func testTransportSuite(t *testing.T, tr Transport) {
 	t.Run("CloseUnblocksAccept", func(t *testing.T) { testCloseUnblocksAccept(t, tr) })
 	t.Run("PeerClose", func(t *testing.T) { testPeerClose(t, tr) })
 	t.Run("BadWrite", func(t *testing.T) { testBadWrite(t, tr) })
+	t.Run("Batches", func(t *testing.T) { testBatches(t, tr) })
 	t.Run("RawGarbage", func(t *testing.T) { testRawGarbage(t, tr) })
 	t.Run("Dial", func(t *testing.T) { testDial(t, tr) })
 	t.Run("DialUnderSignals", func(t *testing.T) { testDialUnderSignals(t, tr) })
@@ -883,4 +884,56 @@ func testHandshake(t *testing.T, tr Transport) {
 			}
 		}
 	})
+}
+
+// testBatches writes frames with WriteFrames, in batches of 1 to 1500
+// frames (past writev's 1024 vectors) of mixed sizes, some empty: they
+// arrive whole and in order; a batch with one bad frame sends nothing.
+func testBatches(t *testing.T, tr Transport) {
+	a, b := pair(t, tr)
+	sizes := []int{1, 2, 7, 64, 1500}
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	wait := goWrite(t, func() error {
+		i := 0
+		for _, n := range sizes {
+			fs := make([]Frame, n)
+			for k := range fs {
+				p := pattern(i, (i*37)%2000)
+				fs[k] = Frame{Header: eager(1, 2, i, p), Payload: p}
+				i++
+			}
+			if err := a.WriteFrames(fs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i := range total {
+		_, h, p, err := b.ReadFrame(nil)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if h.Tag != int32(i) || !bytes.Equal(p, pattern(i, (i*37)%2000)) {
+			t.Fatalf("frame %d: got tag %d, %d bytes", i, h.Tag, len(p))
+		}
+	}
+	wait()
+
+	good := []byte("good")
+	bad := []Frame{
+		{Header: eager(0, 0, 1, good), Payload: good},
+		{Header: wire.Header{Kind: wire.KindEager, Src: -1}},
+	}
+	if err := a.WriteFrames(bad); err == nil {
+		t.Fatal("WriteFrames with a bad second frame succeeded")
+	}
+	if err := a.WriteFrames([]Frame{{Header: eager(0, 0, 2, good), Payload: good}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, h, p, err := b.ReadFrame(nil); err != nil || h.Tag != 2 || string(p) != "good" {
+		t.Fatalf("after a refused batch got tag %d %q %v, want tag 2: the good frame of the bad batch must not have been sent", h.Tag, p, err)
+	}
 }

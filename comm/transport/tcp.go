@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,9 +119,11 @@ type tcpConn struct {
 	closed     atomic.Bool
 
 	// Write side (one writer at a time).
-	whdr [wire.HeaderLen]byte
-	wvec [2][]byte
-	wbuf net.Buffers
+	whdr  [wire.HeaderLen]byte
+	wvec  [2][]byte
+	wbuf  net.Buffers
+	whdrs []byte   // WriteFrames: the frames' headers, back to back
+	wvecs [][]byte // WriteFrames: headers and payloads
 
 	// Read side (one reader at a time).
 	rbuf         []byte // buffered input is rbuf[rstart:rend]
@@ -158,6 +161,35 @@ func (c *tcpConn) WriteFrame(stream uint16, h wire.Header, payload []byte) error
 	c.wvec[1], c.wbuf = nil, nil // do not keep the caller's payload alive
 	if err != nil {
 		return fmt.Errorf("tcp %s: write %v frame: %w", c.remote, h.Kind, c.closedErr(err))
+	}
+	return nil
+}
+
+func (c *tcpConn) WriteFrames(frames []Frame) error {
+	if len(frames) == 1 {
+		f := frames[0]
+		return c.WriteFrame(f.Stream, f.Header, f.Payload)
+	}
+	c.whdrs = slices.Grow(c.whdrs[:0], len(frames)*wire.HeaderLen)[:len(frames)*wire.HeaderLen]
+	c.wvecs = c.wvecs[:0]
+	for i, f := range frames {
+		h, err := wire.Prepare(f.Header, f.Payload, c.maxPayload)
+		if err != nil {
+			return fmt.Errorf("tcp %s: write frame %d of %d: %w", c.remote, i+1, len(frames), err)
+		}
+		hdr := c.whdrs[i*wire.HeaderLen : (i+1)*wire.HeaderLen]
+		h.Encode(hdr)
+		c.wvecs = append(c.wvecs, hdr)
+		if len(f.Payload) > 0 {
+			c.wvecs = append(c.wvecs, f.Payload)
+		}
+	}
+	c.wbuf = c.wvecs
+	_, err := c.wbuf.WriteTo(c.c) // one writev (Go splits it past IOV_MAX)
+	clear(c.wvecs)                // do not keep the callers' payloads alive
+	c.wbuf = nil
+	if err != nil {
+		return fmt.Errorf("tcp %s: write %d frames: %w", c.remote, len(frames), c.closedErr(err))
 	}
 	return nil
 }

@@ -48,6 +48,12 @@ type Conn interface {
 	// (it gathers header and payload in one writev/sendmsg), and the caller
 	// may reuse payload once it returns.
 	WriteFrame(stream uint16, h wire.Header, payload []byte) error
+	// WriteFrames writes frames in order, as that many WriteFrame calls
+	// would, but in as few system calls as the transport allows: on TCP
+	// one writev for them all (many small frames, one packet); SCTP sends
+	// each frame as its own message. It validates every frame before
+	// sending any, and does not keep the payloads once it returns.
+	WriteFrames(frames []Frame) error
 	// ReadFrame reads the next frame. If buf is non-nil and the frame has a
 	// payload, buf is called with the decoded header and may return a slice
 	// of at least h.PayloadLen bytes to read the payload into (so a chunk
@@ -70,6 +76,13 @@ type Conn interface {
 	// Close closes the connection and unblocks ReadFrame and WriteFrame.
 	// It is safe to call more than once.
 	Close() error
+}
+
+// Frame is one frame for Conn.WriteFrames.
+type Frame struct {
+	Stream  uint16 // SCTP stream; TCP ignores it
+	Header  wire.Header
+	Payload []byte
 }
 
 // Config tunes a Transport. The zero value gives the defaults.
