@@ -164,30 +164,42 @@ func (x *call) allToAllSmall(ctx context.Context, small, recv [][]byte, direct f
 	}
 	lo, hi := t.PackRange(x.pack)
 	gp := hi - lo
-	pieces := make([][][]byte, gp) // pieces[j][d]: from rank lo+j to rank d
+	leader := t.Leader(x.pack)
+	// pieces[j][d] is from rank lo+j to rank d; only the leader, which
+	// forwards them, splits the mates' bundles whole.
+	pieces := make([][][]byte, gp)
 	for j, s := range mates {
-		if pieces[j], err = decodeBundle(s, N); err != nil {
+		from, to := me, me+1
+		if me == leader {
+			from, to = 0, N
+		}
+		ps, err := bundlePieces(s, N, from, to)
+		if err != nil {
 			return x.errf(phLocal, -1, "from %d: %w", lo+j, err)
 		}
+		if me == leader {
+			pieces[j] = ps
+		}
 		if src := lo + j; src != me {
-			if got := len(pieces[j][me]); got != want(src) {
-				return x.errf(phLocal, -1, "rank %d sent %d bytes, want %d: %w", src, got, want(src), ErrMismatch)
+			p := ps[me-from]
+			if len(p) != want(src) {
+				return x.errf(phLocal, -1, "rank %d sent %d bytes, want %d: %w", src, len(p), want(src), ErrMismatch)
 			}
-			copy(recv[src], pieces[j][me])
+			copy(recv[src], p)
 		}
 	}
 	var extractErr error
 	extract := func(q int, bun []byte) {
 		qlo, qhi := t.PackRange(q)
 		gq := qhi - qlo
-		ps, err := decodeBundle(bun, gp*gq)
+		li := me - lo
+		ps, err := bundlePieces(bun, gp*gq, li*gq, (li+1)*gq)
 		if err != nil {
 			extractErr = x.errf(phDown, -1, "pack %d: %w", q, err)
 			return
 		}
-		li := me - lo
 		for k := 0; k < gq; k++ {
-			p := ps[li*gq+k]
+			p := ps[k]
 			if len(p) != want(qlo+k) {
 				extractErr = x.errf(phDown, -1, "rank %d sent %d bytes, want %d: %w", qlo+k, len(p), want(qlo+k), ErrMismatch)
 				return
@@ -196,7 +208,6 @@ func (x *call) allToAllSmall(ctx context.Context, small, recv [][]byte, direct f
 		}
 	}
 	P := t.Packs()
-	leader := t.Leader(x.pack)
 	if me != leader {
 		for q := 0; q < P && extractErr == nil; q++ {
 			if q == x.pack {

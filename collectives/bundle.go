@@ -34,17 +34,28 @@ func encodeBundle(pieces [][]byte) []byte {
 
 // decodeBundle splits a bundle of k pieces; the pieces alias b.
 func decodeBundle(b []byte, k int) ([][]byte, error) {
+	return bundlePieces(b, k, 0, k)
+}
+
+// bundlePieces returns pieces [from, to) of a bundle of k pieces, aliasing
+// b, once the length table has been checked against all of b. A rank that
+// needs a few pieces of a large bundle takes them without slicing out the
+// others: with N ranks, decoding every piece of every bundle a rank sees
+// is O(g*N) slices per rank.
+func bundlePieces(b []byte, k, from, to int) ([][]byte, error) {
 	if len(b) < k*lenSize {
 		return nil, fmt.Errorf("bundle of %d pieces: only %d bytes: %w", k, len(b), ErrMismatch)
 	}
-	out := make([][]byte, k)
+	out := make([][]byte, 0, to-from)
 	off := k * lenSize
-	for i := range out {
+	for i := range k {
 		n := binary.LittleEndian.Uint64(b[i*lenSize:])
 		if n > uint64(len(b)-off) {
 			return nil, fmt.Errorf("bundle of %d pieces: piece %d overruns the %d bytes: %w", k, i, len(b), ErrMismatch)
 		}
-		out[i] = b[off : off+int(n) : off+int(n)]
+		if i >= from && i < to {
+			out = append(out, b[off:off+int(n):off+int(n)])
+		}
 		off += int(n)
 	}
 	if off != len(b) {

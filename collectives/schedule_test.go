@@ -1,6 +1,7 @@
 package collectives
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -313,5 +314,37 @@ func TestBundle(t *testing.T) {
 	}
 	if _, err := decodeBundle(b, 5); err == nil {
 		t.Error("decoded with the wrong count")
+	}
+}
+
+// TestBundlePieces takes a range of a bundle's pieces, and still refuses
+// a bundle that is bad outside that range.
+func TestBundlePieces(t *testing.T) {
+	pieces := [][]byte{[]byte("a"), []byte("bcd"), nil, []byte("ef"), []byte("g")}
+	b := encodeBundle(pieces)
+	for from := 0; from <= len(pieces); from++ {
+		for to := from; to <= len(pieces); to++ {
+			got, err := bundlePieces(b, len(pieces), from, to)
+			if err != nil {
+				t.Fatalf("[%d, %d): %v", from, to, err)
+			}
+			if len(got) != to-from {
+				t.Fatalf("[%d, %d): %d pieces", from, to, len(got))
+			}
+			for i, p := range got {
+				if string(p) != string(pieces[from+i]) {
+					t.Fatalf("[%d, %d): piece %d is %q, want %q", from, to, from+i, p, pieces[from+i])
+				}
+			}
+		}
+	}
+	// The last piece's length claims one byte more than there is.
+	bad := slices.Clone(b)
+	bad[4*lenSize]++
+	if _, err := bundlePieces(bad, len(pieces), 0, 1); !errors.Is(err, ErrMismatch) {
+		t.Errorf("first piece of a bundle whose last piece overruns: %v, want ErrMismatch", err)
+	}
+	if _, err := bundlePieces(append(slices.Clone(b), 0), len(pieces), 1, 2); !errors.Is(err, ErrMismatch) {
+		t.Errorf("a piece of a bundle with a byte left over: %v, want ErrMismatch", err)
 	}
 }

@@ -203,36 +203,29 @@ func Run(ctx context.Context, w *group.Worker) (any, error) {
 	res.RecordsIn = int64(len(data) / records.Size)
 	lap(&res.Ms.Read)
 
-	// Sample and agree on the splitters; a rank that failed to load says
-	// so here, and every rank stops.
-	msg := []byte{0}
-	if loadErr != nil {
-		msg = append([]byte{1}, loadErr.Error()...)
-	} else {
-		for _, k := range Sample(data, o.samples) {
-			msg = append(msg, k.Bytes()...)
-		}
-	}
-	all, err := allGatherBytes(ctx, col, msg)
+	// Sample and agree on the splitters: rank 0 picks them from every
+	// rank's samples; a rank that failed to load says so here, and every
+	// rank stops.
+	msgs, err := gatherAtRoot(ctx, col, sampleMessage(data, o.samples, loadErr))
 	if err != nil {
-		return nil, fmt.Errorf("exchange samples: %w", err)
+		return nil, fmt.Errorf("gather samples: %w", err)
 	}
+	var picked []byte
+	var decided error
+	if me == 0 {
+		picked, decided = pickSplitters(msgs, n)
+	}
+	picked, err = bcastOutcome(ctx, col, picked, (n-1)*records.KeySize, decided)
 	if loadErr != nil {
 		return nil, loadErr
 	}
-	var samples []records.Key
-	for r, m := range all {
-		if m[0] != 0 {
-			if created {
-				os.Remove(o.output) // still empty: nothing was written
-			}
-			return nil, fmt.Errorf("rank %d failed: %s", r, m[1:])
+	if err != nil {
+		if created {
+			os.Remove(o.output) // still empty: nothing was written
 		}
-		for b := m[1:]; len(b) >= records.KeySize; b = b[records.KeySize:] {
-			samples = append(samples, records.KeyOf(b))
-		}
+		return nil, err
 	}
-	splitters := Splitters(samples, n)
+	splitters := decodeKeys(picked)
 	lap(&res.Ms.Sample)
 
 	out, bounds := Partition(data, splitters)
@@ -277,20 +270,18 @@ func Run(ctx context.Context, w *group.Worker) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err = allGatherBytes(ctx, col, b)
+	msgs, err = gatherAtRoot(ctx, col, b)
 	if err != nil {
-		return nil, fmt.Errorf("exchange summaries: %w", err)
+		return nil, fmt.Errorf("gather summaries: %w", err)
 	}
-	sums := make([]summary, n)
-	for r, m := range all {
-		if err := json.Unmarshal(m, &sums[r]); err != nil {
-			return nil, fmt.Errorf("summary of rank %d: %w", r, err)
-		}
+	var job JobSummary
+	if me == 0 {
+		job, decided = decide(msgs, o.validate)
 	}
+	_, err = bcastOutcome(ctx, col, nil, 0, decided)
 	if jobErr != nil {
 		return nil, jobErr
 	}
-	job, err := verdict(sums, o.validate)
 	if err != nil {
 		return nil, err
 	}
@@ -396,10 +387,21 @@ func check(sum *summary, o options, me int, recs []byte, order []uint32) error {
 	return nil
 }
 
+// decide is rank 0's verdict on the ranks' summaries (JSON, in rank
+// order).
+func decide(msgs [][]byte, validate bool) (JobSummary, error) {
+	sums := make([]summary, len(msgs))
+	for r, m := range msgs {
+		if err := json.Unmarshal(m, &sums[r]); err != nil {
+			return JobSummary{}, fmt.Errorf("summary of rank %d: %w", r, err)
+		}
+	}
+	return verdict(sums, validate)
+}
+
 // verdict checks the ranks' summaries: no rank failed, every record came
 // out once (counts), and, when validating, every part is sorted, parts are
-// in order, and the output checksum equals the input's. Every rank reaches
-// the same verdict from the same summaries.
+// in order, and the output checksum equals the input's.
 func verdict(sums []summary, validate bool) (JobSummary, error) {
 	var job JobSummary
 	var in, out int64
@@ -444,24 +446,4 @@ func verdict(sums []summary, validate bool) (JobSummary, error) {
 		job.Skew = float64(largest) * float64(len(sums)) / float64(out)
 	}
 	return job, nil
-}
-
-// allGatherBytes gives every rank every rank's data, of any length: an
-// AllGather of the lengths, then an AllGatherv.
-func allGatherBytes(ctx context.Context, col *collectives.Collectives, data []byte) ([][]byte, error) {
-	n := col.Size()
-	l := make([]byte, 8)
-	binary.LittleEndian.PutUint64(l, uint64(len(data)))
-	lens := make([]byte, 8*n)
-	if err := col.AllGather(ctx, l, lens); err != nil {
-		return nil, err
-	}
-	recv := make([][]byte, n)
-	for i := range recv {
-		recv[i] = make([]byte, binary.LittleEndian.Uint64(lens[8*i:]))
-	}
-	if err := col.AllGatherv(ctx, data, recv); err != nil {
-		return nil, err
-	}
-	return recv, nil
 }
