@@ -338,7 +338,7 @@ func TestBundlePieces(t *testing.T) {
 			}
 		}
 	}
-	// The last piece's length claims one byte more than there is.
+	// The last piece's end offset claims one byte more than there is.
 	bad := slices.Clone(b)
 	bad[4*lenSize]++
 	if _, err := bundlePieces(bad, len(pieces), 0, 1); !errors.Is(err, ErrMismatch) {
@@ -346,5 +346,14 @@ func TestBundlePieces(t *testing.T) {
 	}
 	if _, err := bundlePieces(append(slices.Clone(b), 0), len(pieces), 1, 2); !errors.Is(err, ErrMismatch) {
 		t.Errorf("a piece of a bundle with a byte left over: %v, want ErrMismatch", err)
+	}
+	// Piece 2 would end before it starts.
+	bad = slices.Clone(b)
+	bad[2*lenSize] = 0
+	if _, err := bundlePieces(bad, len(pieces), 2, 3); !errors.Is(err, ErrMismatch) {
+		t.Errorf("a piece ending before its start: %v, want ErrMismatch", err)
+	}
+	if _, err := decodeBundle([]byte{1}, 0); !errors.Is(err, ErrMismatch) {
+		t.Errorf("an empty bundle with a byte: %v, want ErrMismatch", err)
 	}
 }
