@@ -45,6 +45,7 @@ type Process struct {
 	Cmdline string // its arguments, joined by spaces
 }
 
+// String is the pid and the command line.
 func (p Process) String() string { return fmt.Sprintf("%d %s", p.PID, p.Cmdline) }
 
 // Stat reads process pid from /proc; ok is false once it is gone.
