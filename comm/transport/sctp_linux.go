@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -367,8 +368,9 @@ type sctpConn struct {
 	// Write side (one writer at a time).
 	whdr    [wire.HeaderLen]byte
 	wvec    [2][]byte
-	woob    []byte // SCTP_SNDRCV control message; the stream is patched in
-	infoOff int    // where the sctp_sndrcvinfo starts in woob
+	whs     []wire.Header // WriteFrames: the prepared headers
+	woob    []byte        // SCTP_SNDRCV control message; the stream is patched in
+	infoOff int           // where the sctp_sndrcvinfo starts in woob
 
 	// Read side (one reader at a time).
 	rbuf []byte // staging: header plus up to sctpStage payload bytes
@@ -453,13 +455,16 @@ func (c *sctpConn) prepare(h wire.Header, payload []byte) (wire.Header, error) {
 // boundaries, so frames cannot share a sendmsg. Every frame is checked
 // first, so a bad one sends nothing.
 func (c *sctpConn) WriteFrames(frames []Frame) error {
+	c.whs = slices.Grow(c.whs[:0], len(frames))[:len(frames)]
+	hs := c.whs
 	for i, f := range frames {
-		if _, err := c.prepare(f.Header, f.Payload); err != nil {
+		var err error
+		if hs[i], err = c.prepare(f.Header, f.Payload); err != nil {
 			return fmt.Errorf("sctp %s: write frame %d of %d: %w", c.remote, i+1, len(frames), err)
 		}
 	}
-	for _, f := range frames {
-		if err := c.WriteFrame(f.Stream, f.Header, f.Payload); err != nil {
+	for i, f := range frames {
+		if err := c.send(f.Stream, hs[i], f.Payload); err != nil {
 			return err
 		}
 	}
@@ -471,6 +476,11 @@ func (c *sctpConn) WriteFrame(stream uint16, h wire.Header, payload []byte) erro
 	if err != nil {
 		return fmt.Errorf("sctp %s: write frame: %w", c.remote, err)
 	}
+	return c.send(stream, h, payload)
+}
+
+// send sends one prepared frame as one message on stream.
+func (c *sctpConn) send(stream uint16, h wire.Header, payload []byte) error {
 	h.Encode(c.whdr[:])
 	binary.NativeEndian.PutUint16(c.woob[c.infoOff:], stream%c.ostreams) // sinfo_stream
 	c.wvec[0], c.wvec[1] = c.whdr[:], payload
@@ -480,7 +490,7 @@ func (c *sctpConn) WriteFrame(stream uint16, h wire.Header, payload []byte) erro
 	}
 	var n int
 	var serr error
-	err = c.rc.Write(func(fd uintptr) bool {
+	err := c.rc.Write(func(fd uintptr) bool {
 		n, serr = unix.SendmsgBuffers(int(fd), bufs, c.woob, nil, unix.MSG_NOSIGNAL)
 		return serr != unix.EAGAIN
 	})

@@ -119,11 +119,10 @@ type tcpConn struct {
 	closed     atomic.Bool
 
 	// Write side (one writer at a time).
-	whdr  [wire.HeaderLen]byte
-	wvec  [2][]byte
-	wbuf  net.Buffers
-	whdrs []byte   // WriteFrames: the frames' headers, back to back
-	wvecs [][]byte // WriteFrames: headers and payloads
+	one   [1]Frame    // WriteFrame's frame
+	whdrs []byte      // the frames' headers, back to back
+	wvecs [][]byte    // headers and payloads
+	wbuf  net.Buffers // wvecs as WriteTo consumes them
 
 	// Read side (one reader at a time).
 	rbuf         []byte // buffered input is rbuf[rstart:rend]
@@ -147,34 +146,21 @@ func (c *tcpConn) RemoteAddr() string { return c.remote }
 func (c *tcpConn) MaxFrame() int { return c.maxPayload }
 
 func (c *tcpConn) WriteFrame(stream uint16, h wire.Header, payload []byte) error {
-	h, err := wire.Prepare(h, payload, c.maxPayload)
-	if err != nil {
-		return fmt.Errorf("tcp %s: write frame: %w", c.remote, err)
-	}
-	h.Encode(c.whdr[:])
-	c.wvec[0], c.wvec[1] = c.whdr[:], payload
-	c.wbuf = c.wvec[:1]
-	if len(payload) > 0 {
-		c.wbuf = c.wvec[:2]
-	}
-	_, err = c.wbuf.WriteTo(c.c) // writev: header and payload, no copy
-	c.wvec[1], c.wbuf = nil, nil // do not keep the caller's payload alive
-	if err != nil {
-		return fmt.Errorf("tcp %s: write %v frame: %w", c.remote, h.Kind, c.closedErr(err))
-	}
-	return nil
+	c.one[0] = Frame{Stream: stream, Header: h, Payload: payload}
+	err := c.WriteFrames(c.one[:])
+	c.one[0] = Frame{} // do not keep the caller's payload alive
+	return err
 }
 
 func (c *tcpConn) WriteFrames(frames []Frame) error {
-	if len(frames) == 1 {
-		f := frames[0]
-		return c.WriteFrame(f.Stream, f.Header, f.Payload)
-	}
 	c.whdrs = slices.Grow(c.whdrs[:0], len(frames)*wire.HeaderLen)[:len(frames)*wire.HeaderLen]
 	c.wvecs = c.wvecs[:0]
 	for i, f := range frames {
 		h, err := wire.Prepare(f.Header, f.Payload, c.maxPayload)
 		if err != nil {
+			if len(frames) == 1 {
+				return fmt.Errorf("tcp %s: write frame: %w", c.remote, err)
+			}
 			return fmt.Errorf("tcp %s: write frame %d of %d: %w", c.remote, i+1, len(frames), err)
 		}
 		hdr := c.whdrs[i*wire.HeaderLen : (i+1)*wire.HeaderLen]
@@ -185,11 +171,15 @@ func (c *tcpConn) WriteFrames(frames []Frame) error {
 		}
 	}
 	c.wbuf = c.wvecs
-	_, err := c.wbuf.WriteTo(c.c) // one writev (Go splits it past IOV_MAX)
+	_, err := c.wbuf.WriteTo(c.c) // one writev, no copy (Go splits it past IOV_MAX)
 	clear(c.wvecs)                // do not keep the callers' payloads alive
 	c.wbuf = nil
 	if err != nil {
-		return fmt.Errorf("tcp %s: write %d frames: %w", c.remote, len(frames), c.closedErr(err))
+		what := fmt.Sprintf("%d frames", len(frames))
+		if len(frames) == 1 {
+			what = fmt.Sprintf("%v frame", frames[0].Header.Kind)
+		}
+		return fmt.Errorf("tcp %s: write %s: %w", c.remote, what, c.closedErr(err))
 	}
 	return nil
 }
