@@ -76,8 +76,7 @@ func (c *container) Resume(ctx context.Context) error {
 // and gives its address back. It is safe to call more than once.
 func (c *container) Destroy() {
 	c.destroyOnce.Do(func() {
-		// The removal's batch has a deadline of its own.
-		if err := c.rt.rm.remove(context.Background(), c.name); err != nil {
+		if err := c.rt.rm.remove(c.name); err != nil {
 			c.rt.log.Warn("remove container", "container", c.name, "err", err)
 		}
 		c.mu.Lock()

@@ -37,11 +37,10 @@ func newRemover(eng engine) *remover {
 }
 
 // remove removes the container name (`docker rm -f -v`, paused or not)
-// and returns when its batch is done or ctx ends; a container already gone
-// is not an error. The wait is bounded even without a deadline on ctx:
-// every batch has one (batchTimeout), and the batch that takes name
-// starts once the one running now ends.
-func (r *remover) remove(ctx context.Context, name string) error {
+// and returns when its batch is done; a container already gone is not an
+// error. The wait is bounded: every batch has a deadline (batchTimeout),
+// and the batch that takes name starts once the one running now ends.
+func (r *remover) remove(name string) error {
 	done := make(chan error, 1)
 	r.mu.Lock()
 	r.queue = append(r.queue, removal{name: name, done: done})
@@ -51,12 +50,7 @@ func (r *remover) remove(ctx context.Context, name string) error {
 	if start {
 		go r.drain()
 	}
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("docker rm %s: %w (its removal goes on)", name, ctx.Err())
-	}
+	return <-done
 }
 
 // drain runs batches until the queue is empty.
