@@ -50,6 +50,14 @@ func (p Process) String() string { return fmt.Sprintf("%d %s", p.PID, p.Cmdline)
 
 // Stat reads process pid from /proc; ok is false once it is gone.
 func Stat(pid int) (p Process, ok bool) {
+	if p, ok = stat(pid); ok {
+		p.Cmdline = cmdline(pid)
+	}
+	return p, ok
+}
+
+// stat reads a process's state and parent, not its command line.
+func stat(pid int) (Process, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return Process{}, false
@@ -60,8 +68,13 @@ func Stat(pid int) (p Process, ok bool) {
 		return Process{}, false
 	}
 	ppid, _ := strconv.Atoi(f[1])
+	return Process{PID: pid, PPID: ppid, State: f[0]}, true
+}
+
+// cmdline is a process's arguments joined by spaces.
+func cmdline(pid int) string {
 	cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return Process{PID: pid, PPID: ppid, State: f[0], Cmdline: strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))}, true
+	return strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))
 }
 
 // Children lists the live (not zombie) child processes of this process.
@@ -79,7 +92,9 @@ func Children(t testing.TB) []Process {
 		if err != nil {
 			continue
 		}
-		if p, ok := Stat(pid); ok && p.PPID == me && p.State != "Z" {
+		// Only children's command lines are read: a test polls this.
+		if p, ok := stat(pid); ok && p.PPID == me && p.State != "Z" {
+			p.Cmdline = cmdline(pid)
 			kids = append(kids, p)
 		}
 	}
