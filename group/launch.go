@@ -64,6 +64,9 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := app.checkKeys(spec.Params); err != nil {
+		return nil, err
+	}
 	if app.Check != nil {
 		if err := app.Check(spec.Params); err != nil {
 			if errors.Is(err, ErrBadSpec) {

@@ -3,7 +3,10 @@ package group
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -18,7 +21,9 @@ type App struct {
 	Name string
 	// Summary is one line for `volley apps`.
 	Summary string
-	// Params documents the accepted parameters, key to meaning.
+	// Params documents the accepted parameters, key to meaning. When it
+	// is set, Launch refuses any other key (a typo must not run the job
+	// with a default); nil accepts any key.
 	Params map[string]string
 	// Run is the worker function every rank executes.
 	Run WorkerFunc
@@ -88,4 +93,22 @@ func appNamesLocked() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// checkKeys refuses a parameter the app does not declare, when it declares
+// its parameters, naming the ones it takes.
+func (a App) checkKeys(p Params) error {
+	if a.Params == nil {
+		return nil
+	}
+	for _, k := range p.Keys() {
+		if _, ok := a.Params[k]; !ok {
+			takes := "no parameters"
+			if len(a.Params) > 0 {
+				takes = strings.Join(slices.Sorted(maps.Keys(a.Params)), ", ")
+			}
+			return fmt.Errorf("%w: %s: unknown parameter %q (%s takes %s)", ErrBadSpec, a.Name, k, a.Name, takes)
+		}
+	}
+	return nil
 }

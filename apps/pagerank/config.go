@@ -28,11 +28,6 @@ type config struct {
 
 // parseConfig reads the parameters; it touches no file.
 func parseConfig(p group.Params) (config, error) {
-	for _, k := range p.Keys() {
-		if _, ok := params[k]; !ok {
-			return config{}, fmt.Errorf("unknown parameter %q (pagerank takes graph, iterations, tol, damping, out, top)", k)
-		}
-	}
 	c := config{graph: p.String("graph", ""), out: p.String("out", "")}
 	if c.graph == "" {
 		return c, errors.New("parameter graph=FILE is required")

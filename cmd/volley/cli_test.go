@@ -301,6 +301,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "hello", "-g", "-3"}, "granularity (-g) must be >= 1"},
 		{[]string{"run", "hello", "-p", "novalue"}, `parameter "novalue" is not key=value`},
 		{[]string{"run", "hello", "-p", "=x"}, "empty or blank key"},
+		{[]string{"run", "hello", "-p", "fial=3"}, `hello: unknown parameter "fial" (hello takes fail, panic, sleep)`},
 		{[]string{"run", "hello", "-n", "abc"}, "invalid argument"},
 		{[]string{"run", "hello", "--worker-binary", "/no/such/binary"}, "no such file"},
 		{[]string{"run", "hello", "--worker-binary", "/bin/true"}, "not a Volley worker"},

@@ -164,6 +164,7 @@ func TestTeraSortBadInput(t *testing.T) {
 		{[]string{"run", "terasort", "-p", "input=" + good, "-p", "output=" + exists}, 2, "output " + exists + " already exists"},
 		{[]string{"run", "terasort", "-p", "input=" + good, "-p", "records=5"}, 2, "not both"},
 		{[]string{"run", "terasort", "-p", "records=ten"}, 2, "not an integer"},
+		{[]string{"run", "terasort", "-p", "record=1000"}, 2, `unknown parameter "record" (terasort takes ascii, input, output, records, samples, seed, validate)`},
 		// The output's parent is a file: rank 0 cannot make it, and every
 		// rank fails with its message (none waits for the others).
 		{[]string{"run", "terasort", "-n", "4", "-g", "2", "-p", "records=1000", "-p", "output=" + filepath.Join(aFile, "out")}, 1, "4 of 4 ranks failed; first: rank 0 (pack 0): output: mkdir"},
