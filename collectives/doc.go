@@ -39,9 +39,12 @@
 //     ceil(log2 P)*M. Cost ~P*alpha + 2*M*beta against
 //     ceil(log2 P)*(alpha+M*beta): for P = 4 they cross at 4*alpha/beta.
 //   - Scatter(v), Gather(v): one message per pack between the root's leader
-//     and each other leader, all in flight at once: every byte crosses the
-//     network exactly once, and the root's link, the bottleneck, carries
-//     the same bytes as with a binomial tree.
+//     and each other leader: every byte crosses the network exactly once,
+//     and the root's link, the bottleneck, carries the same bytes as with
+//     a binomial tree. Scatter sends them all at once; Gather's root
+//     leader receives them in pack order, so the eager (small) ones are
+//     all in flight at once, while large ones, which wait for the
+//     receiver to ask, come one after another, a round trip apart.
 //   - AllGather(v): the leaders exchange their packs' pieces all at once
 //     (one round); from AllGatherRingBytes (1 MiB of result) with at least
 //     AllGatherRingMinPacks (3) packs, along a ring (P-1 rounds, each
