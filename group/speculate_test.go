@@ -3,8 +3,10 @@ package group
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -234,4 +236,86 @@ func init() {
 	Register(App{Name: "test-independent", Independent: true, Run: func(ctx context.Context, w *Worker) (any, error) {
 		return w.Replica(), nil
 	}})
+}
+
+// holding marks the packs whose worker is running: the "test-hold" app
+// closes the channel stored under its group and pack, then blocks until
+// cancelled.
+var holding sync.Map // "group/pack" -> chan struct{}
+
+func init() {
+	Register(App{Name: "test-hold", Run: func(ctx context.Context, w *Worker) (any, error) {
+		if ch, ok := holding.LoadAndDelete(fmt.Sprintf("%s/%d", w.GroupID(), w.Pack().Index)); ok {
+			close(ch.(chan struct{}))
+		}
+		<-ctx.Done()
+		return nil, context.Cause(ctx)
+	}})
+}
+
+// winnerDies runs packs in process; pack die's container "dies" once its
+// worker runs (so only the start-up winner dies), and a pack cancelled
+// with the group answers the cause, as net/http's client does.
+type winnerDies struct {
+	inProcess
+	die int
+}
+
+func (rt *winnerDies) RunPack(ctx context.Context, task PackTask) (PackResult, error) {
+	if task.Pack.Index != rt.die {
+		res, err := rt.inProcess.RunPack(ctx, task)
+		if ctx.Err() != nil {
+			return PackResult{}, fmt.Errorf("run: %w", context.Cause(ctx))
+		}
+		return res, err
+	}
+	running := make(chan struct{})
+	holding.LoadOrStore(fmt.Sprintf("%s/%d", task.Group, task.Pack.Index), running)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	var res PackResult
+	var err error
+	go func() {
+		defer close(done)
+		res, err = rt.inProcess.RunPack(cctx, task)
+	}()
+	select {
+	case <-running:
+		cancel()
+		<-done
+		return PackResult{}, errors.New("container died")
+	case <-done:
+		return res, err
+	}
+}
+
+// TestStartupWinnerThatFailsIsNotWon kills pack 1's start-up winner
+// after it won: it is reported failed, pack 0's winner (cancelled with
+// the group) cancelled, and neither counts as won.
+func TestStartupWinnerThatFailsIsNotWon(t *testing.T) {
+	rt := &winnerDies{inProcess: inProcess{failPack: -1}, die: 1}
+	res, err := Launch(context.Background(), Spec{App: "test-hold", Workers: 2, Granularity: 1, Timeout: 30 * time.Second,
+		Speculation: Speculation{Replicas: 2}}, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err() == nil {
+		t.Fatal("the group succeeded, but a pack's winner died")
+	}
+	outcome := map[int]string{} // pack -> outcome of the replica that registered first
+	for _, r := range res.Replicas {
+		if r.Outcome == "won" && r.Error != "" {
+			t.Errorf("replica %d/%d won with an error: %s", r.Pack, r.Replica, r.Error)
+		}
+		if r.Outcome != "lost" {
+			outcome[r.Pack] = r.Outcome
+		}
+	}
+	if outcome[0] != "cancelled" || outcome[1] != "failed" {
+		t.Errorf("outcomes of the winners %v, want pack 0 cancelled, pack 1 failed; replicas %+v", outcome, res.Replicas)
+	}
+	if s := res.Speculation; s != (SpeculationStats{Launched: 4, Lost: 2, Failed: 1, Cancelled: 1}) {
+		t.Errorf("speculation %+v", s)
+	}
 }
