@@ -317,6 +317,19 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestReadyTimeout: --ready-timeout 0 is the default bound, and a worker
+// binary that cannot start within the bound is a failure (exit 1) that
+// names the flag, not a bad binary (exit 2).
+func TestReadyTimeout(t *testing.T) {
+	if r := volley(t, "run", "hello", "-n", "2", "--ready-timeout", "0"); r.code != 0 {
+		t.Errorf("--ready-timeout 0: exit %d, stderr %q; want exit 0", r.code, r.stderr)
+	}
+	r := volley(t, "run", "hello", "-n", "2", "--ready-timeout", "1ns")
+	if r.code != 1 || !strings.Contains(r.stderr, "--ready-timeout") || strings.Contains(r.stderr, "not a Volley worker") {
+		t.Errorf("--ready-timeout 1ns: exit %d, stderr %q; want exit 1 naming --ready-timeout", r.code, r.stderr)
+	}
+}
+
 func TestApps(t *testing.T) {
 	r := volley(t, "apps")
 	if r.code != 0 || !strings.Contains(r.stdout, "hello") {
