@@ -223,6 +223,11 @@ func TestLaunchSpeculativeInProcess(t *testing.T) {
 			if len(res.Replicas) != 6 || len(won) != 3 || won[0] != 1 || won[1] != 1 || won[2] != 1 {
 				t.Errorf("replicas %+v", res.Replicas)
 			}
+			// Launched counts every replica, the first of each pack
+			// included, and each ends under one outcome.
+			if s := res.Speculation; s.Launched != 6 || s.Won+s.Lost+s.Failed+s.Cancelled != s.Launched {
+				t.Errorf("speculation %+v: want 6 launched, each with one outcome", s)
+			}
 			for i, rr := range res.Ranks {
 				if rr.Rank != i || len(rr.Result) == 0 {
 					t.Errorf("rank %d: %+v", i, rr)

@@ -165,8 +165,9 @@ func usSince(epoch, t time.Time) int64 { return max(t.Sub(epoch).Microseconds(),
 // SpeculationStats counts a group's speculative replicas (Raptor), as
 // Result.Replicas lists them; package metrics exports it.
 type SpeculationStats struct {
-	// Launched counts the replica containers started, the first of each
-	// pack included (zero without speculation).
+	// Launched counts the replicas launched (asked of the runtime, whether
+	// or not they got a container), the first of each pack included; zero
+	// without speculation. Each is counted once more under its outcome.
 	Launched int `json:"launched"`
 	// Won counts replicas that won their race and whose result was taken
 	// (one per pack that finished); Lost counts replicas that were

@@ -88,7 +88,8 @@ func New(reg *prometheus.Registry) (*Metrics, error) {
 		collective:       newCollectiveHistograms(),
 		replicas: counterVec("volley_speculative_replicas_total",
 			"Speculative replicas that ended, by outcome: won (won its race, result taken), lost (preempted or late), failed (its container failed, winners included) or cancelled (the group ended first).", "outcome"),
-		replicasLaunched: counter("volley_speculative_replicas_launched_total", "Speculative replicas started beyond one container per pack."),
+		replicasLaunched: counter("volley_speculative_replicas_launched_total",
+			"Speculative replicas launched, each pack's first included, whether or not they got a container; each ends under one outcome of volley_speculative_replicas_total."),
 	}
 	for _, c := range []prometheus.Collector{
 		m.groupsStarted, m.groupsFinished, m.groupsFailed,
