@@ -302,6 +302,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "hello", "-p", "novalue"}, `parameter "novalue" is not key=value`},
 		{[]string{"run", "hello", "-p", "=x"}, "empty or blank key"},
 		{[]string{"run", "hello", "-p", "fial=3"}, `hello: unknown parameter "fial" (hello takes fail, panic, sleep)`},
+		{[]string{"run", "hello", "-p", "fail=abc"}, `hello: invalid group spec: parameter fail="abc" is not an integer`},
+		{[]string{"run", "hello", "-p", "sleep=5"}, `hello: invalid group spec: parameter sleep="5" is not a duration`},
 		{[]string{"run", "hello", "-n", "abc"}, "invalid argument"},
 		{[]string{"run", "hello", "--worker-binary", "/no/such/binary"}, "no such file"},
 		{[]string{"run", "hello", "--worker-binary", "/bin/true"}, "not a Volley worker"},
