@@ -258,15 +258,16 @@ func init() {
 	}})
 }
 
-// winnerDies runs packs in process; pack die's container "dies" once its
-// worker runs (so only the start-up winner dies), and a pack cancelled
-// with the group answers the cause, as net/http's client does.
-type winnerDies struct {
+// diesWhenRunning runs packs in process; pack die's container "dies"
+// once its worker runs (with speculation, only the start-up winner dies),
+// and a pack cancelled with the group answers the cause, as net/http's
+// client does.
+type diesWhenRunning struct {
 	inProcess
 	die int
 }
 
-func (rt *winnerDies) RunPack(ctx context.Context, task PackTask) (PackResult, error) {
+func (rt *diesWhenRunning) RunPack(ctx context.Context, task PackTask) (PackResult, error) {
 	if task.Pack.Index != rt.die {
 		res, err := rt.inProcess.RunPack(ctx, task)
 		if ctx.Err() != nil {
@@ -299,7 +300,7 @@ func (rt *winnerDies) RunPack(ctx context.Context, task PackTask) (PackResult, e
 // after it won: it is reported failed, pack 0's winner (cancelled with
 // the group) cancelled, and neither counts as won.
 func TestStartupWinnerThatFailsIsNotWon(t *testing.T) {
-	rt := &winnerDies{inProcess: inProcess{failPack: -1}, die: 1}
+	rt := &diesWhenRunning{inProcess: inProcess{failPack: -1}, die: 1}
 	res, err := Launch(context.Background(), Spec{App: "test-hold", Workers: 2, Granularity: 1, Timeout: 30 * time.Second,
 		Speculation: Speculation{Replicas: 2}}, rt)
 	if err != nil {
