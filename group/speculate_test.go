@@ -275,8 +275,12 @@ func (rt *diesWhenRunning) RunPack(ctx context.Context, task PackTask) (PackResu
 		}
 		return res, err
 	}
-	running := make(chan struct{})
-	holding.LoadOrStore(fmt.Sprintf("%s/%d", task.Group, task.Pack.Index), running)
+	// The pack's replicas share one channel; the one whose worker runs
+	// closes it.
+	key := fmt.Sprintf("%s/%d", task.Group, task.Pack.Index)
+	ch, _ := holding.LoadOrStore(key, make(chan struct{}))
+	defer holding.CompareAndDelete(key, ch)
+	running := ch.(chan struct{})
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
