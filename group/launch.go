@@ -234,13 +234,17 @@ func Launch(ctx context.Context, spec Spec, rt Runtime, opts ...LaunchOption) (*
 const endTimeout = 2 * time.Second
 
 // packErrorFor words a pack's failure. A pack cancelled because another
-// pack failed says so, naming the pack that failed first.
+// pack failed says so, naming the pack that failed first. A cancelled
+// pack's error is context.Canceled or wraps the group's cause (net/http's
+// client and the runtimes wrap context.Cause); the failed pack's own
+// error is the cause itself or does not wrap it.
 func packErrorFor(err, cause error) string {
-	if cause != nil && !errors.Is(err, cause) && errors.Is(err, context.Canceled) {
-		return fmt.Sprintf("cancelled: %v", cause)
-	}
-	if cause != nil && errors.Is(cause, context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case cause == nil:
+	case errors.Is(cause, context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("%v (group deadline passed)", err)
+	case err != cause && (errors.Is(err, cause) || errors.Is(err, context.Canceled)):
+		return fmt.Sprintf("cancelled: %v", cause)
 	}
 	return err.Error()
 }

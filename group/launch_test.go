@@ -164,6 +164,27 @@ func TestLaunchPackFailureCancelsOthers(t *testing.T) {
 	}
 }
 
+// TestCancelledPackNamesTheCulprit: a pack cancelled because another
+// pack's container died is reported as cancelled, naming the dead pack,
+// even though its runtime's error wraps the group's cause (as net/http's
+// does); the dead pack's own error is its failure.
+func TestCancelledPackNamesTheCulprit(t *testing.T) {
+	rt := &diesWhenRunning{inProcess: inProcess{failPack: -1}, die: 1}
+	res, err := Launch(context.Background(), Spec{App: "test-hold", Workers: 2, Granularity: 1, Timeout: 30 * time.Second}, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Packs[0].Error; !strings.HasPrefix(got, "cancelled: pack failed: pack 1") {
+		t.Errorf("pack 0 error %q, want it cancelled, naming pack 1", got)
+	}
+	if got := res.Packs[1].Error; strings.Contains(got, "cancelled") || !strings.Contains(got, "container died") {
+		t.Errorf("pack 1 error %q, want its own failure", got)
+	}
+	if msg := res.Err().Error(); !strings.Contains(msg, "rank 0 (pack 0): cancelled: pack failed: pack 1") {
+		t.Errorf("Err() = %q, want the first rank's error to name pack 1", msg)
+	}
+}
+
 func TestLaunchDeadline(t *testing.T) {
 	rt := &inProcess{failPack: -1}
 	res, err := Launch(context.Background(), Spec{App: "test-echo", Workers: 2, Granularity: 1, Params: Params{"block": "1"}, Timeout: 200 * time.Millisecond}, rt)

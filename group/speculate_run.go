@@ -18,9 +18,9 @@ type ReplicaSummary struct {
 	Pack      int           `json:"pack"`
 	Replica   int           `json:"replica"`
 	Container ContainerInfo `json:"container"`
-	// Outcome is "won" (its result is the pack's), "lost" (preempted, or
-	// beaten), "failed" (its container failed before it could win) or
-	// "cancelled" (the group ended first).
+	// Outcome is "won" (it won its race and its result is the pack's),
+	// "lost" (preempted, or beaten), "failed" (its container failed,
+	// before or after winning) or "cancelled" (the group ended first).
 	Outcome string `json:"outcome"`
 	// LaunchedMs, RegisteredMs (0 if it never registered its ranks),
 	// ReadyMs (when its workers started, 0 if they never did) and EndedMs.
@@ -304,21 +304,10 @@ func (s *speculator) finish() []ReplicaSummary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]ReplicaSummary, 0, len(s.runs))
+	cause := context.Cause(s.ctx)
 	for key, run := range s.runs {
 		sum := run.sum
-		won := s.pol.packs[key[0]].winner == key[1]
-		switch {
-		case won:
-			sum.Outcome = "won"
-		case run.lost:
-			sum.Outcome = "lost"
-		case run.err != nil && errors.Is(run.err, context.Canceled) || errors.Is(run.err, context.DeadlineExceeded):
-			sum.Outcome = "cancelled"
-		case run.err != nil:
-			sum.Outcome = "failed"
-		default:
-			sum.Outcome = "lost"
-		}
+		sum.Outcome = outcomeOf(run, s.pol.packs[key[0]].winner == key[1], cause)
 		if run.err != nil && !run.lost {
 			sum.Error = run.err.Error()
 		}
@@ -331,4 +320,23 @@ func (s *speculator) finish() []ReplicaSummary {
 		return out[i].Replica < out[j].Replica
 	})
 	return out
+}
+
+// outcomeOf words how a replica's race went: won only when it won and its
+// run succeeded; a run that ended with an error is cancelled when the
+// group ended first (its deadline, an interrupt, or another pack's
+// failure, the group's cause), else failed, winner or not.
+func outcomeOf(run *replicaRun, winner bool, cause error) string {
+	switch {
+	case winner && run.err == nil:
+		return "won"
+	case run.lost:
+		return "lost"
+	case run.err == nil:
+		return "lost" // registered after the winner, or never ran
+	case errors.Is(run.err, context.Canceled) || errors.Is(run.err, context.DeadlineExceeded) ||
+		cause != nil && errors.Is(run.err, cause):
+		return "cancelled"
+	}
+	return "failed"
 }

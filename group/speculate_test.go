@@ -3,8 +3,10 @@ package group
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -221,6 +223,11 @@ func TestLaunchSpeculativeInProcess(t *testing.T) {
 			if len(res.Replicas) != 6 || len(won) != 3 || won[0] != 1 || won[1] != 1 || won[2] != 1 {
 				t.Errorf("replicas %+v", res.Replicas)
 			}
+			// Launched counts every replica, the first of each pack
+			// included, and each ends under one outcome.
+			if s := res.Speculation; s.Launched != 6 || s.Won+s.Lost+s.Failed+s.Cancelled != s.Launched {
+				t.Errorf("speculation %+v: want 6 launched, each with one outcome", s)
+			}
 			for i, rr := range res.Ranks {
 				if rr.Rank != i || len(rr.Result) == 0 {
 					t.Errorf("rank %d: %+v", i, rr)
@@ -234,4 +241,91 @@ func init() {
 	Register(App{Name: "test-independent", Independent: true, Run: func(ctx context.Context, w *Worker) (any, error) {
 		return w.Replica(), nil
 	}})
+}
+
+// holding marks the packs whose worker is running: the "test-hold" app
+// closes the channel stored under its group and pack, then blocks until
+// cancelled.
+var holding sync.Map // "group/pack" -> chan struct{}
+
+func init() {
+	Register(App{Name: "test-hold", Run: func(ctx context.Context, w *Worker) (any, error) {
+		if ch, ok := holding.LoadAndDelete(fmt.Sprintf("%s/%d", w.GroupID(), w.Pack().Index)); ok {
+			close(ch.(chan struct{}))
+		}
+		<-ctx.Done()
+		return nil, context.Cause(ctx)
+	}})
+}
+
+// diesWhenRunning runs packs in process; pack die's container "dies"
+// once its worker runs (with speculation, only the start-up winner dies),
+// and a pack cancelled with the group answers the cause, as net/http's
+// client does.
+type diesWhenRunning struct {
+	inProcess
+	die int
+}
+
+func (rt *diesWhenRunning) RunPack(ctx context.Context, task PackTask) (PackResult, error) {
+	if task.Pack.Index != rt.die {
+		res, err := rt.inProcess.RunPack(ctx, task)
+		if ctx.Err() != nil {
+			return PackResult{}, fmt.Errorf("run: %w", context.Cause(ctx))
+		}
+		return res, err
+	}
+	// The pack's replicas share one channel; the one whose worker runs
+	// closes it.
+	key := fmt.Sprintf("%s/%d", task.Group, task.Pack.Index)
+	ch, _ := holding.LoadOrStore(key, make(chan struct{}))
+	defer holding.CompareAndDelete(key, ch)
+	running := ch.(chan struct{})
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	var res PackResult
+	var err error
+	go func() {
+		defer close(done)
+		res, err = rt.inProcess.RunPack(cctx, task)
+	}()
+	select {
+	case <-running:
+		cancel()
+		<-done
+		return PackResult{}, errors.New("container died")
+	case <-done:
+		return res, err
+	}
+}
+
+// TestStartupWinnerThatFailsIsNotWon kills pack 1's start-up winner
+// after it won: it is reported failed, pack 0's winner (cancelled with
+// the group) cancelled, and neither counts as won.
+func TestStartupWinnerThatFailsIsNotWon(t *testing.T) {
+	rt := &diesWhenRunning{inProcess: inProcess{failPack: -1}, die: 1}
+	res, err := Launch(context.Background(), Spec{App: "test-hold", Workers: 2, Granularity: 1, Timeout: 30 * time.Second,
+		Speculation: Speculation{Replicas: 2}}, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err() == nil {
+		t.Fatal("the group succeeded, but a pack's winner died")
+	}
+	outcome := map[int]string{} // pack -> outcome of the replica that registered first
+	for _, r := range res.Replicas {
+		if r.Outcome == "won" && r.Error != "" {
+			t.Errorf("replica %d/%d won with an error: %s", r.Pack, r.Replica, r.Error)
+		}
+		if r.Outcome != "lost" {
+			outcome[r.Pack] = r.Outcome
+		}
+	}
+	if outcome[0] != "cancelled" || outcome[1] != "failed" {
+		t.Errorf("outcomes of the winners %v, want pack 0 cancelled, pack 1 failed; replicas %+v", outcome, res.Replicas)
+	}
+	if s := res.Speculation; s != (SpeculationStats{Launched: 4, Lost: 2, Failed: 1, Cancelled: 1}) {
+		t.Errorf("speculation %+v", s)
+	}
 }

@@ -165,13 +165,19 @@ func usSince(epoch, t time.Time) int64 { return max(t.Sub(epoch).Microseconds(),
 // SpeculationStats counts a group's speculative replicas (Raptor), as
 // Result.Replicas lists them; package metrics exports it.
 type SpeculationStats struct {
-	// Launched counts the replica containers started, the first of each
-	// pack included (zero without speculation).
+	// Launched counts the replicas launched (asked of the runtime, whether
+	// or not they got a container), the first of each pack included; zero
+	// without speculation. Each is counted once more under its outcome.
 	Launched int `json:"launched"`
-	// Won counts replicas whose result was taken (one per pack that
-	// finished); Lost counts replicas that were preempted or beaten.
-	Won  int `json:"won"`
-	Lost int `json:"lost"`
+	// Won counts replicas that won their race and whose result was taken
+	// (one per pack that finished); Lost counts replicas that were
+	// preempted or beaten; Failed and Cancelled count replicas whose
+	// container failed (winners included) or that the group's end cut
+	// short (see ReplicaSummary.Outcome).
+	Won       int `json:"won"`
+	Lost      int `json:"lost"`
+	Failed    int `json:"failed"`
+	Cancelled int `json:"cancelled"`
 }
 
 // countReplicas sums up a group's replicas.
@@ -183,6 +189,10 @@ func countReplicas(replicas []ReplicaSummary) SpeculationStats {
 			s.Won++
 		case "lost":
 			s.Lost++
+		case "failed":
+			s.Failed++
+		case "cancelled":
+			s.Cancelled++
 		}
 	}
 	return s

@@ -34,27 +34,45 @@ func init() {
 			"fail":  "rank that returns an error (fault injection)",
 			"panic": "rank that panics (fault injection)",
 		},
+		Check: func(p group.Params) error {
+			_, err := parseParams(p)
+			return err
+		},
 		Run: Run,
 	})
 }
 
+// params are hello's parameters, parsed.
+type params struct {
+	sleep               time.Duration
+	failRank, panicRank int
+}
+
+// parseParams reads sleep (a duration), fail and panic (ranks; -1, none,
+// when absent). Its errors name the parameter and wrap group.ErrBadSpec.
+func parseParams(p group.Params) (params, error) {
+	var out params
+	var err error
+	if out.sleep, err = p.Duration("sleep", 0); err != nil {
+		return params{}, err
+	}
+	if out.failRank, err = p.Int("fail", -1); err != nil {
+		return params{}, err
+	}
+	if out.panicRank, err = p.Int("panic", -1); err != nil {
+		return params{}, err
+	}
+	return out, nil
+}
+
 // Run is hello's worker function.
 func Run(ctx context.Context, w *group.Worker) (any, error) {
-	p := w.Params()
-	sleep, err := p.Duration("sleep", 0)
+	p, err := parseParams(w.Params())
 	if err != nil {
 		return nil, err
 	}
-	failRank, err := p.Int("fail", -1)
-	if err != nil {
-		return nil, err
-	}
-	panicRank, err := p.Int("panic", -1)
-	if err != nil {
-		return nil, err
-	}
-	if sleep > 0 {
-		t := time.NewTimer(sleep)
+	if p.sleep > 0 {
+		t := time.NewTimer(p.sleep)
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -63,9 +81,9 @@ func Run(ctx context.Context, w *group.Worker) (any, error) {
 		}
 	}
 	switch w.Rank() {
-	case failRank:
+	case p.failRank:
 		return nil, errors.New("injected failure (fail parameter)")
-	case panicRank:
+	case p.panicRank:
 		panic("injected panic (panic parameter)")
 	}
 	host, err := os.Hostname()

@@ -302,6 +302,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "hello", "-p", "novalue"}, `parameter "novalue" is not key=value`},
 		{[]string{"run", "hello", "-p", "=x"}, "empty or blank key"},
 		{[]string{"run", "hello", "-p", "fial=3"}, `hello: unknown parameter "fial" (hello takes fail, panic, sleep)`},
+		{[]string{"run", "hello", "-p", "fail=abc"}, `hello: invalid group spec: parameter fail="abc" is not an integer`},
+		{[]string{"run", "hello", "-p", "sleep=5"}, `hello: invalid group spec: parameter sleep="5" is not a duration`},
 		{[]string{"run", "hello", "-n", "abc"}, "invalid argument"},
 		{[]string{"run", "hello", "--worker-binary", "/no/such/binary"}, "no such file"},
 		{[]string{"run", "hello", "--worker-binary", "/bin/true"}, "not a Volley worker"},
@@ -314,6 +316,19 @@ func TestBadInput(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("volley %v: exit %d, stderr %q; want exit 2 and %q", c.args, r.code, r.stderr, c.want)
 		}
+	}
+}
+
+// TestReadyTimeout: --ready-timeout 0 is the default bound, and a worker
+// binary that cannot start within the bound is a failure (exit 1) that
+// names the flag, not a bad binary (exit 2).
+func TestReadyTimeout(t *testing.T) {
+	if r := volley(t, "run", "hello", "-n", "2", "--ready-timeout", "0"); r.code != 0 {
+		t.Errorf("--ready-timeout 0: exit %d, stderr %q; want exit 0", r.code, r.stderr)
+	}
+	r := volley(t, "run", "hello", "-n", "2", "--ready-timeout", "1ns")
+	if r.code != 1 || !strings.Contains(r.stderr, "--ready-timeout") || strings.Contains(r.stderr, "not a Volley worker") {
+		t.Errorf("--ready-timeout 1ns: exit %d, stderr %q; want exit 1 naming --ready-timeout", r.code, r.stderr)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/volley-run/volley/group"
@@ -28,7 +29,10 @@ type observer struct {
 	addr   string
 	linger time.Duration
 
+	// traceFile is a temporary file beside tracePath; it replaces
+	// tracePath once the trace is written.
 	traceFile *os.File
+	tracePath string
 }
 
 // startObserving opens what the flags ask for before the group starts, so
@@ -40,11 +44,11 @@ func startObserving(f *runFlags, log *slog.Logger, stderr io.Writer) (*observer,
 		return nil, usageErr(fmt.Errorf("--metrics-linger %v: must not be negative", f.metricsLinger))
 	}
 	if f.traceFile != "" {
-		tf, err := os.Create(f.traceFile)
+		tf, err := createBeside(f.traceFile)
 		if err != nil {
 			return nil, usageErr(fmt.Errorf("--trace: %w", err))
 		}
-		o.traceFile = tf
+		o.traceFile, o.tracePath = tf, f.traceFile
 	}
 	if f.metricsAddr != "" {
 		m, err := metrics.New(nil)
@@ -94,7 +98,8 @@ func (o *observer) started(app string) {
 
 // ended records the group's outcome: res when Launch returned one,
 // launchErr otherwise. The trace is written for failed groups too; a
-// group that could not be attempted leaves no trace file.
+// group that could not be attempted writes none, and leaves a file
+// already at the --trace path as it was.
 func (o *observer) ended(app string, res *group.Result, launchErr error) error {
 	if o.m != nil {
 		if launchErr != nil {
@@ -106,25 +111,48 @@ func (o *observer) ended(app string, res *group.Result, launchErr error) error {
 	if o.traceFile == nil {
 		return nil
 	}
-	tf := o.traceFile
-	o.traceFile = nil
 	if launchErr != nil {
-		tf.Close()
-		os.Remove(tf.Name())
+		o.abort()
 		return nil
 	}
+	tf := o.traceFile
+	o.traceFile = nil
 	err := trace.Write(tf, res)
 	if cerr := tf.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Rename(tf.Name(), o.tracePath)
+	}
 	if err != nil {
-		return fmt.Errorf("--trace %s: %w", tf.Name(), err)
+		os.Remove(tf.Name())
+		return fmt.Errorf("--trace %s: %w", o.tracePath, err)
 	}
 	return nil
 }
 
-// abort releases what startObserving opened, for a run that never got to
-// launch.
+// createBeside creates a temporary file in path's directory, to be
+// renamed to path (so path itself is replaced whole or not at all). A
+// directory at path is refused now rather than after the run.
+func createBeside(path string) (*os.File, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("%s is a directory", path)
+	}
+	tf, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	// CreateTemp's 0600 would be kept by the rename; a trace is for sharing.
+	if err := tf.Chmod(0o644); err != nil {
+		tf.Close()
+		os.Remove(tf.Name())
+		return nil, err
+	}
+	return tf, nil
+}
+
+// abort removes the temporary trace file, for a run that never got to
+// launch or whose launch failed; the --trace path is left as it was.
 func (o *observer) abort() {
 	if o.traceFile != nil {
 		o.traceFile.Close()

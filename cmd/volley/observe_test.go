@@ -172,6 +172,52 @@ func TestMetricsAndTrace(t *testing.T) {
 	}
 }
 
+// TestTraceReplacesFileOnlyWhenWritten: a run that could not be
+// attempted leaves an existing --trace file as it was; a run that went
+// writes the trace in its place; neither leaves anything else beside it.
+func TestTraceReplacesFileOnlyWhenWritten(t *testing.T) {
+	dir := t.TempDir()
+	traceFile := filepath.Join(dir, "t.json")
+	if err := os.WriteFile(traceFile, []byte("previous trace"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	entries := func() []string {
+		des, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, de := range des {
+			names = append(names, de.Name())
+		}
+		return names
+	}
+	r := volley(t, "run", "hello", "-n", "2", "-p", "bogus=1", "--trace", traceFile)
+	if r.code != exitUsage {
+		t.Fatalf("-p bogus=1: exit %d, stderr %q; want exit 2", r.code, r.stderr)
+	}
+	if b, err := os.ReadFile(traceFile); err != nil || string(b) != "previous trace" {
+		t.Errorf("after a run that could not be attempted, %s holds %q (%v), want it untouched", traceFile, b, err)
+	}
+	if names := entries(); len(names) != 1 {
+		t.Errorf("files beside the trace: %v", names)
+	}
+	if r := volley(t, "run", "hello", "-n", "2", "--trace", traceFile); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	f, err := os.Open(traceFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := trace.Parse(f); err != nil {
+		t.Errorf("the new trace does not parse: %v", err)
+	}
+	if names := entries(); len(names) != 1 {
+		t.Errorf("files beside the trace: %v", names)
+	}
+}
+
 // TestObserveFlagsRejected checks that bad --metrics-addr, --trace and
 // --metrics-linger values are usage errors, found before the group runs.
 func TestObserveFlagsRejected(t *testing.T) {

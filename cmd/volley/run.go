@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"syscall"
@@ -207,15 +209,43 @@ func newLocalRuntime(ctx context.Context, g *globalFlags, f *runFlags, log *slog
 	if err != nil {
 		return nil, usageErr(err)
 	}
-	probeCtx, cancel := context.WithTimeout(ctx, f.readyTimeout)
+	bound := readyTimeout(f)
+	probeCtx, cancel := context.WithTimeout(ctx, bound)
 	err = rt.Probe(probeCtx)
+	timedOut := probeCtx.Err() != nil && ctx.Err() == nil
 	cancel()
 	if err != nil {
 		rt.Close()
-		if errors.Is(err, local.ErrNotWorker) || ctx.Err() == nil {
-			return nil, usageErr(fmt.Errorf("worker binary: %w", err))
-		}
-		return nil, failedErr(err)
+		return nil, probeErr(err, timedOut, bound)
 	}
 	return rt, nil
+}
+
+// readyTimeout is the start-up bound the group gets: --ready-timeout, 0
+// meaning group.DefaultReadyTimeout, at most --timeout (as group.Spec
+// fills them in).
+func readyTimeout(f *runFlags) time.Duration {
+	d, total := f.readyTimeout, f.timeout
+	if d == 0 {
+		d = group.DefaultReadyTimeout
+	}
+	if total == 0 {
+		total = group.DefaultTimeout
+	}
+	return min(d, total)
+}
+
+// probeErr words a failed probe of the worker binary: a binary that cannot
+// be run or is not a Volley worker is bad usage; one that did not start
+// within the start-up bound, or a probe cut short, is a failure.
+func probeErr(err error, timedOut bool, bound time.Duration) error {
+	var pathErr *fs.PathError
+	var execErr *exec.Error
+	switch {
+	case timedOut:
+		return failedErr(fmt.Errorf("worker binary did not start within %v (raise --ready-timeout): %w", bound, err))
+	case errors.Is(err, local.ErrNotWorker) || errors.As(err, &pathErr) || errors.As(err, &execErr):
+		return usageErr(fmt.Errorf("worker binary: %w", err))
+	}
+	return failedErr(fmt.Errorf("worker binary check: %w", err))
 }

@@ -15,7 +15,8 @@ import (
 func init() { sandboxRuntimes["docker"] = newDockerServeRuntime }
 
 // dockerSetupTimeout bounds the engine check, the sweep and the network
-// creation when `volley serve --runtime docker` starts.
+// creation when `volley serve --runtime docker` or `volley run --backend
+// docker` starts.
 const dockerSetupTimeout = time.Minute
 
 // newDockerServeRuntime runs activations as Docker containers of the

@@ -1,7 +1,7 @@
 // Package metrics exports Volley's figures to Prometheus: groups, packs
 // and workers started, finished and failed; cold and warm container
 // starts; time to all-ready; messages and bytes, local and remote;
-// collective latencies by operation; speculative replicas won and lost.
+// collective latencies by operation; speculative replicas by outcome.
 //
 // The figures come from group.Result: each container records its ranks'
 // counters and collective latencies (group.Record(group.RecordTimings))
@@ -86,8 +86,10 @@ func New(reg *prometheus.Registry) (*Metrics, error) {
 		sentWireBytes:    counter("volley_sent_wire_bytes_total", "Bytes of remote messages as they crossed the network (after compression)."),
 		collectiveErrors: counterVec("volley_collective_errors_total", "Collective calls that returned an error, by operation.", "op"),
 		collective:       newCollectiveHistograms(),
-		replicas:         counterVec("volley_speculative_replicas_total", "Speculative replicas that ended, by outcome: won (result taken) or lost (preempted or late).", "outcome"),
-		replicasLaunched: counter("volley_speculative_replicas_launched_total", "Speculative replicas started beyond one container per pack."),
+		replicas: counterVec("volley_speculative_replicas_total",
+			"Speculative replicas that ended, by outcome: won (won its race, result taken), lost (preempted or late), failed (its container failed, winners included) or cancelled (the group ended first).", "outcome"),
+		replicasLaunched: counter("volley_speculative_replicas_launched_total",
+			"Speculative replicas launched, each pack's first included, whether or not they got a container; each ends under one outcome of volley_speculative_replicas_total."),
 	}
 	for _, c := range []prometheus.Collector{
 		m.groupsStarted, m.groupsFinished, m.groupsFailed,
@@ -192,4 +194,6 @@ func (m *Metrics) Observe(res *group.Result) {
 	m.replicasLaunched.Add(float64(s.Launched))
 	m.replicas.WithLabelValues("won").Add(float64(s.Won))
 	m.replicas.WithLabelValues("lost").Add(float64(s.Lost))
+	m.replicas.WithLabelValues("failed").Add(float64(s.Failed))
+	m.replicas.WithLabelValues("cancelled").Add(float64(s.Cancelled))
 }

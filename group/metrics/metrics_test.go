@@ -199,8 +199,8 @@ func TestLaunchAndScrape(t *testing.T) {
 }
 
 // TestObserveFailedPackAndSpeculation checks the pack and replica figures
-// of a hand-made Result: a pack whose container died, replicas won and
-// lost.
+// of a hand-made Result: a pack whose container died, replicas won, lost
+// and failed (the dead pack's winner).
 func TestObserveFailedPackAndSpeculation(t *testing.T) {
 	m, err := New(nil)
 	if err != nil {
@@ -213,7 +213,7 @@ func TestObserveFailedPackAndSpeculation(t *testing.T) {
 			{Pack: 1, Lo: 2, Hi: 4, Container: group.ContainerInfo{ID: "b", StartMs: 1}, Error: "container died"},
 		},
 		Ranks:       []group.RankResult{{Rank: 0}, {Rank: 1}, {Rank: 2, Pack: 1, Error: "container died"}, {Rank: 3, Pack: 1, Error: "container died"}},
-		Speculation: group.SpeculationStats{Launched: 3, Won: 1, Lost: 2},
+		Speculation: group.SpeculationStats{Launched: 4, Won: 1, Lost: 2, Failed: 1},
 	}
 	m.Started("x")
 	m.Observe(res)
@@ -221,14 +221,16 @@ func TestObserveFailedPackAndSpeculation(t *testing.T) {
 	for name, want := range map[string]float64{
 		"volley_packs_started_total": 2, "volley_packs_finished_total": 1, "volley_packs_failed_total": 1,
 		"volley_workers_started_total": 2, "volley_workers_finished_total": 2, "volley_workers_failed_total": 2,
-		"volley_speculative_replicas_launched_total": 3,
+		"volley_speculative_replicas_launched_total": 4,
 	} {
 		if got := counter(t, fams, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
-	if got := counter(t, fams, "volley_speculative_replicas_total", "outcome", "lost"); got != 2 {
-		t.Errorf("replicas lost = %v, want 2", got)
+	for outcome, want := range map[string]float64{"won": 1, "lost": 2, "failed": 1, "cancelled": 0} {
+		if got := counter(t, fams, "volley_speculative_replicas_total", "outcome", outcome); got != want {
+			t.Errorf("replicas %s = %v, want %v", outcome, got, want)
+		}
 	}
 	if _, ok := fams["volley_group_ready_seconds"]; ok && sample(t, fams, "volley_group_ready_seconds").GetHistogram().GetSampleCount() != 0 {
 		t.Error("a group that never got ready was counted in the ready histogram")

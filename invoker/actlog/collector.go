@@ -13,8 +13,11 @@ import (
 // Stream is one of a container's two output streams.
 type Stream uint8
 
+// The streams, as Collector.Writer takes them and stored lines name them.
 const (
+	// Stdout is the container's standard output.
 	Stdout Stream = iota
+	// Stderr is the container's standard error.
 	Stderr
 )
 

@@ -197,3 +197,56 @@ func TestActivationFailureNamesTheCause(t *testing.T) {
 		t.Fatalf("err = %v, want the activation's whisk error", err)
 	}
 }
+
+// staggered delays each replica's RunPack by its place in order, so the
+// tasks reach the runtime in that order. The delay ignores ctx: a replica
+// preempted meanwhile still reaches the runtime, as it does without the
+// delay.
+type staggered struct {
+	group.Runtime
+	order [][2]int // pack, replica
+	step  time.Duration
+}
+
+func (s staggered) RunPack(ctx context.Context, task group.PackTask) (group.PackResult, error) {
+	for i, k := range s.order {
+		if k == [2]int{task.Pack.Index, task.Replica} {
+			time.Sleep(time.Duration(i) * s.step)
+		}
+	}
+	return s.Runtime.RunPack(ctx, task)
+}
+
+// TestSpeculationThroughGroupEndpoint runs start-up speculation through
+// the group endpoint with both replicas of pack 0 arriving first: only
+// the first replica of each pack goes in the group invoke (a batch slotted
+// by pack would fill with pack 0 twice and send pack 1 as an all-zero
+// task), the others as single activations. The group invoke goes out even
+// when pack 0's second replica wins before pack 1's first arrives.
+func TestSpeculationThroughGroupEndpoint(t *testing.T) {
+	noWskprops(t)
+	host, ctl := startServe(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt, err := New(ctx, Config{APIHost: host, Auth: controller.GuestAuth, GroupInvoke: "on"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ctl.Stats()
+	srt := staggered{Runtime: rt, order: [][2]int{{0, 1}, {0, 0}, {1, 0}, {1, 1}}, step: 100 * time.Millisecond}
+	spec := group.Spec{App: "test-ring", Workers: 4, Granularity: 2, Transport: "tcp", ReadyTimeout: 30 * time.Second,
+		Speculation: group.Speculation{Replicas: 2}}
+	res, err := group.Launch(ctx, spec, srt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Err(); err != nil {
+		t.Fatalf("%v; replicas %+v", err, res.Replicas)
+	}
+	if res.Speculation.Won != 2 || len(res.Replicas) != 4 {
+		t.Errorf("speculation %+v, replicas %+v: want 4 replicas, 2 winners", res.Speculation, res.Replicas)
+	}
+	if groups := ctl.Stats().Groups - before.Groups; groups != 1 {
+		t.Errorf("%d group invokes reached the server, want 1 (the first flight)", groups)
+	}
+}

@@ -145,11 +145,14 @@ func (r *Runtime) ensureAction(c *whisk.Client) error {
 func eq(p *int, v int) bool { return p != nil && *p == v }
 
 // RunPack fires the pack's activation (alone, or with its group through
-// the group endpoint) and waits for its record.
+// the group endpoint) and waits for its record. Only the first flight
+// (replica 0 of every pack) goes through the group endpoint: the other
+// speculative replicas start at other times, or only for late packs, and
+// go as single activations.
 func (r *Runtime) RunPack(ctx context.Context, task group.PackTask) (group.PackResult, error) {
 	var id string
 	var err error
-	if r.groupAPI {
+	if r.groupAPI && task.Replica == 0 {
 		id, err = r.joinGroup(ctx, task)
 	} else {
 		id, err = r.invoke(task)
