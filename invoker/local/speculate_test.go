@@ -163,17 +163,25 @@ func TestSpeculativeWinnerDies(t *testing.T) {
 	if err := res.Err(); err == nil || !strings.Contains(err.Error(), "exit status 3") {
 		t.Errorf("group error %v does not give the winner's death", err)
 	}
-	var won int
+	// The start-up winner of pack 1 died: it is reported failed, not won,
+	// and no replica of pack 1 won.
+	var failed int
 	for _, r := range res.Replicas {
-		if r.Pack == 1 && r.Outcome == "won" {
-			won++
+		if r.Pack != 1 {
+			continue
+		}
+		switch r.Outcome {
+		case "won":
+			t.Errorf("pack 1 replica %d won, but its winner died: %+v", r.Replica, r)
+		case "failed":
+			failed++
 			if !strings.Contains(r.Error, "exit status 3") {
-				t.Errorf("pack 1 winner's summary error %q", r.Error)
+				t.Errorf("pack 1 failed replica's summary error %q", r.Error)
 			}
 		}
 	}
-	if won != 1 {
-		t.Errorf("pack 1 has %d winners in %+v", won, res.Replicas)
+	if failed != 1 {
+		t.Errorf("pack 1 has %d failed replicas in %+v, want its dead winner", failed, res.Replicas)
 	}
 }
 
