@@ -114,7 +114,10 @@ func (c *Comm) post(ctx context.Context, dst, tag int, data []byte) (finish func
 
 // Recv receives the earliest message from src with tag (AnySource and
 // AnyTag match any). It blocks until one arrives, ctx ends, or the group
-// fails.
+// fails. A receive that ends with an error has taken no message, except
+// when ctx ends while a large remote message is already on its way: that
+// message is then dropped (its remaining bytes are discarded as they
+// arrive).
 func (c *Comm) Recv(ctx context.Context, src, tag int) ([]byte, error) {
 	m, err := c.RecvMsg(ctx, src, tag)
 	return m.Data, err
@@ -181,6 +184,10 @@ func (c *Comm) waitRecv(ctx context.Context, req *recvReq, buf []byte) (Message,
 	m := Message{Src: env.src, Tag: env.tag, Data: env.data}
 	switch {
 	case env.remote != nil:
+		if err := ctx.Err(); err != nil {
+			c.box.requeue(env) // not asked for yet: the next receive gets it
+			return Message{}, fmt.Errorf("recv from %s tag %s: %w", rankName(src), tagName(tag), context.Cause(ctx))
+		}
 		data, wire, err := env.remote.link.fetch(ctx, env.remote, buf)
 		if err != nil {
 			return Message{}, fmt.Errorf("recv from %d tag %d (pack %d): %w", env.src, env.tag, c.Pack(env.src), err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/volley-run/volley/comm/transport"
 	"github.com/volley-run/volley/comm/wire"
@@ -39,6 +40,9 @@ type link struct {
 	transfers map[uint64]*transfer     // receiver: rendezvous being filled
 	credit    map[pair]int             // receiver: consumed bytes not yet returned
 	peerDone  bool
+	landing   *transfer // receiver: the transfer whose buf the reader is writing into
+
+	scratch []byte // reader only: where chunks of abandoned transfers go
 }
 
 type pair struct{ src, dst int }
@@ -61,14 +65,24 @@ type rendezvous struct {
 	size  int
 }
 
-// transfer is a rendezvous message being received.
+// transfer is a rendezvous message being received. Once its receive is
+// abandoned (it ended before the last chunk), buf is nil and the chunks
+// still on their way are read and dropped. Fields under link.mu.
 type transfer struct {
-	buf  []byte
-	got  int
-	wire int
-	err  error
+	buf  []byte // the receive's buffer; nil once abandoned
+	size int
+	got  int // uncompressed bytes landed
+	wire int // wire bytes landed
 	done chan struct{}
+	// handback, set by abandon while the reader writes into buf, is
+	// closed once it has finished that chunk.
+	handback chan struct{}
 }
+
+// landStall bounds how long an abandoned receive waits for the chunk the
+// reader is writing into its buffer. A chunk is at most 1 MiB, so a peer
+// that takes this long inside one frame has stalled.
+const landStall = 10 * time.Second
 
 // creditBatch is how many consumed eager bytes a receiver collects before
 // returning them to the sender in one Credit frame.
@@ -226,13 +240,17 @@ func (l *link) broken(err error) {
 
 // readLoop handles every frame the peer sends.
 func (l *link) readLoop() {
+	defer l.dropTransfers()
 	for {
 		_, h, payload, err := l.conn.ReadFrame(l.bufFor)
 		if err != nil {
+			l.landed()
 			l.broken(fmt.Errorf("pack %d: data connection lost: %w", l.peerPack, err))
 			return
 		}
-		if err := l.handle(h, payload); err != nil {
+		err = l.handle(h, payload)
+		l.landed()
+		if err != nil {
 			l.node.fail(l.peerPack, fmt.Errorf("pack %d: protocol error: %w", l.peerPack, err))
 			l.close()
 			return
@@ -241,7 +259,7 @@ func (l *link) readLoop() {
 }
 
 // bufFor lets an uncompressed Data chunk land directly in its receive
-// buffer.
+// buffer (or, for an abandoned transfer, in the scratch buffer).
 func (l *link) bufFor(h wire.Header) []byte {
 	if h.Kind != wire.KindData || h.Codec() != wire.CodecNone {
 		return nil
@@ -250,10 +268,50 @@ func (l *link) bufFor(h wire.Header) []byte {
 	t := l.transfers[h.MsgID]
 	l.mu.Unlock()
 	end := h.Offset + uint64(h.PayloadLen)
-	if t == nil || end > uint64(len(t.buf)) {
+	if t == nil || end > uint64(t.size) {
 		return nil
 	}
-	return t.buf[h.Offset:end]
+	return l.dest(t, int(h.Offset), int(h.PayloadLen))[:h.PayloadLen]
+}
+
+// dest returns where the chunk of t at off goes: t.buf from off, with t
+// marked as the transfer the reader is writing into until landed; or, once
+// t is abandoned, the link's scratch buffer (at most limit bytes).
+func (l *link) dest(t *transfer, off, limit int) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.buf != nil {
+		l.landing = t
+		return t.buf[off:]
+	}
+	n := min(t.size-off, limit)
+	if cap(l.scratch) < n {
+		l.scratch = make([]byte, n)
+	}
+	return l.scratch[:n]
+}
+
+// landed says the reader has finished writing the current frame, handing
+// the buffer it wrote into back to a receive waiting in abandon.
+func (l *link) landed() {
+	l.mu.Lock()
+	t := l.landing
+	l.landing = nil
+	var ch chan struct{}
+	if t != nil {
+		ch, t.handback = t.handback, nil
+	}
+	l.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+}
+
+// dropTransfers forgets every transfer once the reader has stopped.
+func (l *link) dropTransfers() {
+	l.mu.Lock()
+	clear(l.transfers)
+	l.mu.Unlock()
 }
 
 func (l *link) handle(h wire.Header, payload []byte) error {
@@ -339,6 +397,8 @@ func (l *link) decode(h wire.Header, payload, dst []byte) ([]byte, error) {
 	return out, nil
 }
 
+// receiveChunk lands a Data chunk and completes its transfer after the
+// last one.
 func (l *link) receiveChunk(h wire.Header, payload []byte) error {
 	l.mu.Lock()
 	t := l.transfers[h.MsgID]
@@ -346,35 +406,42 @@ func (l *link) receiveChunk(h wire.Header, payload []byte) error {
 	if t == nil {
 		return fmt.Errorf("data for message %d that nobody asked for", h.MsgID)
 	}
-	if h.Offset > uint64(len(t.buf)) {
-		return fmt.Errorf("data for message %d at offset %d past its size %d", h.MsgID, h.Offset, len(t.buf))
+	if h.Offset > uint64(t.size) {
+		return fmt.Errorf("data for message %d at offset %d past its size %d", h.MsgID, h.Offset, t.size)
 	}
-	dst := t.buf[h.Offset:]
-	var n int
-	if h.Codec() == wire.CodecNone {
-		if len(payload) > len(dst) {
-			return fmt.Errorf("data for message %d overruns its size %d", h.MsgID, len(t.buf))
-		}
-		if len(payload) > 0 && &payload[0] != &dst[0] {
-			copy(dst, payload)
-		}
-		n = len(payload)
-	} else {
-		out, err := l.decode(h, payload, dst)
-		if err != nil {
-			return err
-		}
-		n = len(out)
+	n, err := l.land(t, h, payload)
+	if err != nil {
+		return err
 	}
+	l.mu.Lock()
 	t.got += n
 	t.wire += len(payload)
-	if t.got >= len(t.buf) {
-		l.mu.Lock()
+	complete := t.got >= t.size
+	if complete {
 		delete(l.transfers, h.MsgID)
-		l.mu.Unlock()
+	}
+	l.mu.Unlock()
+	if complete {
 		close(t.done)
 	}
 	return nil
+}
+
+// land writes a chunk of t where it belongs and returns its uncompressed
+// length.
+func (l *link) land(t *transfer, h wire.Header, payload []byte) (int, error) {
+	off := int(h.Offset)
+	if h.Codec() != wire.CodecNone {
+		out, err := l.decode(h, payload, l.dest(t, off, wire.MaxPayload))
+		return len(out), err
+	}
+	if len(payload) > t.size-off {
+		return 0, fmt.Errorf("data for message %d overruns its size %d", h.MsgID, t.size)
+	}
+	if dst := l.dest(t, off, len(payload)); len(payload) > 0 && &payload[0] != &dst[0] {
+		copy(dst, payload)
+	}
+	return len(payload), nil
 }
 
 // reserveEager takes n bytes of the (src, dst) eager window; false when
@@ -481,31 +548,77 @@ func (l *link) streamData(ctx context.Context, cts chan struct{}, forget func(),
 }
 
 // fetch asks the sender for a rendezvous message and waits for its bytes,
-// which land in buf when it has room, else in a new slice.
+// which land in buf when it has room, else in a new slice. If it returns
+// an error, the message is dropped (see abandon) and buf is the caller's
+// again.
 func (l *link) fetch(ctx context.Context, rv *rendezvous, buf []byte) ([]byte, int, error) {
 	if cap(buf) >= rv.size {
 		buf = buf[:rv.size]
 	} else {
 		buf = make([]byte, rv.size)
 	}
-	t := &transfer{buf: buf, done: make(chan struct{})}
+	t := &transfer{buf: buf, size: rv.size, done: make(chan struct{})}
 	l.mu.Lock()
 	l.transfers[rv.msgID] = t
 	l.mu.Unlock()
 	l.sendCtrl(wire.Header{Kind: wire.KindCTS, Src: int32(rv.dst), Dst: int32(rv.src), MsgID: rv.msgID})
+	var err error
 	select {
 	case <-t.done:
 		return t.buf, t.wire, nil
 	case <-ctx.Done():
-		l.mu.Lock()
-		delete(l.transfers, rv.msgID)
-		l.mu.Unlock()
-		return nil, 0, fmt.Errorf("receiving %d bytes: %w", rv.size, context.Cause(ctx))
+		err = fmt.Errorf("receiving %d bytes: %w", rv.size, context.Cause(ctx))
 	case <-l.stop:
-		return nil, 0, l.stopErr()
+		err = l.stopErr()
 	case <-l.node.ctx.Done():
-		return nil, 0, context.Cause(l.node.ctx)
+		err = context.Cause(l.node.ctx)
 	}
+	if l.abandon(t) {
+		return t.buf, t.wire, nil
+	}
+	return nil, 0, err
+}
+
+// abandon gives up a transfer whose receive ended before its last chunk,
+// and reports false, or true if the transfer completed after all. The
+// sender has its CTS, so the chunks still come: the transfer stays
+// registered as a sink, whose chunks the reader drops, until the last one
+// or until the link closes. If the reader is writing into the receive's
+// buffer at that moment, abandon waits until it has finished, so that the
+// buffer is the caller's again when abandon returns.
+func (l *link) abandon(t *transfer) bool {
+	l.mu.Lock()
+	if t.got >= t.size {
+		l.mu.Unlock()
+		return true
+	}
+	t.buf = nil
+	var wait chan struct{}
+	if l.landing == t {
+		wait = make(chan struct{})
+		t.handback = wait
+	}
+	l.mu.Unlock()
+	if wait != nil {
+		l.awaitHandback(wait)
+	}
+	return false
+}
+
+// awaitHandback waits until the reader closes ch. A chunk that takes
+// landStall means the peer stalled inside a frame: the group fails and
+// the link closes, which ends the read at once.
+func (l *link) awaitHandback(ch chan struct{}) {
+	timer := time.NewTimer(landStall)
+	defer timer.Stop()
+	select {
+	case <-ch:
+		return
+	case <-timer.C:
+	}
+	l.node.fail(l.peerPack, fmt.Errorf("pack %d: a data chunk stalled for %v", l.peerPack, landStall))
+	l.close()
+	<-ch // Close unblocks ReadFrame, and the reader then hands back
 }
 
 // sendDone queues the goodbye behind all queued frames and waits until it
