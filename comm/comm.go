@@ -195,7 +195,7 @@ func (c *Comm) waitRecv(ctx context.Context, req *recvReq, buf []byte) (Message,
 		m.Data = data
 		c.stats.recvRemote(len(data), wire)
 	case env.eagerFrom != nil:
-		env.eagerFrom.consumed(env.src, c.rank, env.wire)
+		env.eagerFrom.consumed(env.src, c.rank, len(env.data))
 		c.stats.recvRemote(len(env.data), env.wire)
 	default:
 		c.stats.recvLocal(len(env.data))

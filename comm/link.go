@@ -329,6 +329,9 @@ func (l *link) handle(h wire.Header, payload []byte) error {
 			if err != nil {
 				return err
 			}
+			if len(data) != int(h.Size) {
+				return fmt.Errorf("eager message from rank %d of %d bytes, announced as %d", h.Src, len(data), h.Size)
+			}
 			env.data, env.eagerFrom, env.wire = data, l, len(payload)
 		}
 		n.boxes[int(h.Dst)-n.lo].deliver(env)
@@ -464,8 +467,9 @@ func (l *link) releaseEager(src, dst, n int) {
 	l.eagerOut[p] = max(0, l.eagerOut[p]-n)
 }
 
-// consumed is called when rank dst has received an eager message of n wire
-// bytes from src: the credit goes back to the sender in batches.
+// consumed is called when rank dst has received an eager message of n
+// bytes (uncompressed, as the sender reserved them in its window) from
+// src: the credit goes back to the sender in batches.
 func (l *link) consumed(src, dst, n int) {
 	l.mu.Lock()
 	p := pair{src, dst}

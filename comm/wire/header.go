@@ -58,7 +58,8 @@ const (
 	// empty, and without compression Offset+PayloadLen <= Size.
 	KindData Kind = 8
 	// KindCredit returns flow-control credit: Src (the receiver) has consumed
-	// Size bytes of eager payload sent by Dst. No payload.
+	// eager messages of Size bytes in all (uncompressed sizes) sent by Dst.
+	// No payload.
 	KindCredit Kind = 9
 	// KindDone says the sending container has finished and will send no more
 	// frames (graceful end). Src is the sender's pack. No payload.
