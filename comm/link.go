@@ -110,7 +110,13 @@ func (l *link) close() {
 }
 
 // enqueue queues an application frame, blocking while the queue is full.
+// On a stopped link it always fails, even if the queue has room.
 func (l *link) enqueue(ctx context.Context, f outFrame) error {
+	select {
+	case <-l.stop:
+		return l.stopErr()
+	default:
+	}
 	select {
 	case l.data <- f:
 		return nil
@@ -143,6 +149,13 @@ func (l *link) popCtrl() (outFrame, bool) {
 	f := l.ctrl[0]
 	l.ctrl = l.ctrl[1:]
 	return f, true
+}
+
+// saidDone reports whether the peer has sent its goodbye (KindDone).
+func (l *link) saidDone() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.peerDone
 }
 
 // stopErr says why the link stopped.

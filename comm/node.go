@@ -421,7 +421,7 @@ func (n *Node) outLink(ctx context.Context, pack int) (*link, error) {
 	pr, ok := n.peers[pack]
 	ready := n.ready
 	n.mu.Unlock()
-	if m, ok := n.mem.Packs()[pack]; ok && m.Done {
+	if n.mem.PackDone(pack) {
 		return nil, fmt.Errorf("%w: pack %d", ErrPeerDone, pack)
 	}
 	if !ready || !ok || pr.addr == "" {
@@ -430,6 +430,9 @@ func (n *Node) outLink(ctx context.Context, pack int) (*link, error) {
 	pr.dialMu.Lock()
 	defer pr.dialMu.Unlock()
 	if pr.out != nil {
+		if pr.out.saidDone() {
+			return nil, fmt.Errorf("%w: pack %d said goodbye", ErrPeerDone, pack)
+		}
 		return pr.out, nil
 	}
 	dctx, cancel := context.WithTimeout(ctx, HandshakeTimeout)
