@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,9 +13,10 @@ import (
 )
 
 // link is one authenticated data connection with another pack. The pack
-// that dialed sends its messages on it (Eager, RTS, Data, Done); the other
-// side answers on the same connection with control frames (CTS, Credit)
-// for those messages. Each link has one reader and one writer goroutine.
+// that dialed sends its messages on it (Eager, RTS, Data, Abort, Done); the
+// other side answers on the same connection with control frames (CTS,
+// Credit) for those messages. Each link has one reader and one writer
+// goroutine.
 //
 // The reader never blocks on the application: eager payloads go to
 // mailboxes (bounded by the eager window), rendezvous data lands in buffers
@@ -35,10 +37,11 @@ type link struct {
 	once   sync.Once
 
 	mu        sync.Mutex
-	eagerOut  map[pair]int             // sender: eager bytes not yet credited
-	waitCTS   map[uint64]chan struct{} // sender: rendezvous waiting for CTS
-	transfers map[uint64]*transfer     // receiver: rendezvous being filled
-	credit    map[pair]int             // receiver: consumed bytes not yet returned
+	eagerOut  map[pair]int           // sender: eager bytes not yet credited
+	waitCTS   map[uint64]*pendingRTS // sender: rendezvous waiting for CTS
+	announced map[uint64]*rendezvous // receiver: RTS arrived, not yet asked for
+	transfers map[uint64]*transfer   // receiver: rendezvous being filled
+	credit    map[pair]int           // receiver: consumed bytes not yet returned
 	peerDone  bool
 	landing   *transfer // receiver: the transfer whose buf the reader is writing into
 
@@ -63,6 +66,15 @@ type rendezvous struct {
 	src   int
 	dst   int
 	size  int
+	// withdrawn is set (under link.mu) when the sender's Abort comes
+	// while a receive holds the announcement without having asked for it.
+	withdrawn bool
+}
+
+// pendingRTS is a large message this side announced, waiting for its CTS.
+type pendingRTS struct {
+	cts     chan struct{} // closed when the CTS comes
+	written bool          // the writer has taken the RTS (under link.mu)
 }
 
 // transfer is a rendezvous message being received. Once its receive is
@@ -74,6 +86,7 @@ type transfer struct {
 	got  int // uncompressed bytes landed
 	wire int // wire bytes landed
 	done chan struct{}
+	err  error // set before done is closed if the sender withdrew it
 	// handback, set by abandon while the reader writes into buf, is
 	// closed once it has finished that chunk.
 	handback chan struct{}
@@ -96,7 +109,7 @@ func newLink(n *Node, conn transport.Conn, pack int, outgoing bool) *link {
 	return &link{
 		node: n, conn: conn, peerPack: pack, outgoing: outgoing,
 		data: make(chan outFrame, dataQueue), ctrlC: make(chan struct{}, 1), stop: make(chan struct{}),
-		eagerOut: map[pair]int{}, waitCTS: map[uint64]chan struct{}{},
+		eagerOut: map[pair]int{}, waitCTS: map[uint64]*pendingRTS{}, announced: map[uint64]*rendezvous{},
 		transfers: map[uint64]*transfer{}, credit: map[pair]int{},
 	}
 }
@@ -129,10 +142,10 @@ func (l *link) enqueue(ctx context.Context, f outFrame) error {
 	}
 }
 
-// sendCtrl queues a control frame; it never blocks.
-func (l *link) sendCtrl(h wire.Header) {
+// sendCtrl queues a control frame for stream; it never blocks.
+func (l *link) sendCtrl(stream uint16, h wire.Header) {
 	l.ctrlMu.Lock()
-	l.ctrl = append(l.ctrl, outFrame{h: h})
+	l.ctrl = append(l.ctrl, outFrame{stream: stream, h: h})
 	l.ctrlMu.Unlock()
 	select {
 	case l.ctrlC <- struct{}{}:
@@ -175,6 +188,9 @@ func (l *link) writeLoop() {
 		var ok bool
 		if batch, ok = l.nextBatch(batch[:0]); !ok {
 			return
+		}
+		if batch = l.takeRTS(batch); len(batch) == 0 {
+			continue
 		}
 		frames = frames[:0]
 		for _, f := range batch {
@@ -232,6 +248,30 @@ func (l *link) nextBatch(b []outFrame) ([]outFrame, bool) {
 		size += len(f.payload)
 	}
 	return b, true
+}
+
+// takeRTS marks the RTS frames of a batch as written, and drops those of
+// messages withdrawn while they were queued: the receiver never hears of
+// them.
+func (l *link) takeRTS(b []outFrame) []outFrame {
+	if !slices.ContainsFunc(b, func(f outFrame) bool { return f.h.Kind == wire.KindRTS }) {
+		return b
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	kept := b[:0]
+	for _, f := range b {
+		if f.h.Kind == wire.KindRTS {
+			p, ok := l.waitCTS[f.h.MsgID]
+			if !ok {
+				continue
+			}
+			p.written = true
+		}
+		kept = append(kept, f)
+	}
+	clear(b[len(kept):])
+	return kept
 }
 
 // broken handles a connection error: a failure of the group unless the
@@ -320,10 +360,12 @@ func (l *link) landed() {
 	}
 }
 
-// dropTransfers forgets every transfer once the reader has stopped.
+// dropTransfers forgets every transfer and announcement once the reader
+// has stopped.
 func (l *link) dropTransfers() {
 	l.mu.Lock()
 	clear(l.transfers)
+	clear(l.announced)
 	l.mu.Unlock()
 }
 
@@ -337,6 +379,9 @@ func (l *link) handle(h wire.Header, payload []byte) error {
 		env := &envelope{src: int(h.Src), tag: int(h.Tag)}
 		if h.Kind == wire.KindRTS {
 			env.remote = &rendezvous{link: l, msgID: h.MsgID, src: int(h.Src), dst: int(h.Dst), size: int(h.Size)}
+			l.mu.Lock()
+			l.announced[h.MsgID] = env.remote
+			l.mu.Unlock()
 		} else {
 			data, err := l.decode(h, payload, nil)
 			if err != nil {
@@ -352,12 +397,19 @@ func (l *link) handle(h wire.Header, payload []byte) error {
 		return l.receiveChunk(h, payload)
 	case wire.KindCTS:
 		l.mu.Lock()
-		ch, ok := l.waitCTS[h.MsgID]
+		p, ok := l.waitCTS[h.MsgID]
 		delete(l.waitCTS, h.MsgID)
 		l.mu.Unlock()
-		if ok {
-			close(ch)
+		if !ok { // withdrawn: the receive that asked must not wait for it
+			l.sendCtrl(0, wire.Header{Kind: wire.KindAbort, Src: h.Dst, Dst: h.Src, MsgID: h.MsgID})
+			return nil
 		}
+		close(p.cts)
+	case wire.KindAbort:
+		if err := l.checkRanks(h); err != nil {
+			return err
+		}
+		l.onAbort(h)
 	case wire.KindCredit:
 		l.mu.Lock()
 		p := pair{src: int(h.Dst), dst: int(h.Src)}
@@ -494,7 +546,7 @@ func (l *link) consumed(src, dst, n int) {
 	}
 	delete(l.credit, p)
 	l.mu.Unlock()
-	l.sendCtrl(wire.Header{Kind: wire.KindCredit, Src: int32(dst), Dst: int32(src), Size: uint64(c)})
+	l.sendCtrl(0, wire.Header{Kind: wire.KindCredit, Src: int32(dst), Dst: int32(src), Size: uint64(c)})
 }
 
 // postRendezvous announces a large message. The returned function waits
@@ -502,31 +554,43 @@ func (l *link) consumed(src, dst, n int) {
 // the last chunk has been written, with the wire bytes used.
 func (l *link) postRendezvous(ctx context.Context, stream uint16, src, dst, tag int, data []byte) (func(context.Context) (int, error), error) {
 	id := l.node.msgID.Add(1)
-	cts := make(chan struct{})
+	p := &pendingRTS{cts: make(chan struct{})}
 	l.mu.Lock()
-	l.waitCTS[id] = cts
+	l.waitCTS[id] = p
 	l.mu.Unlock()
-	forget := func() {
-		l.mu.Lock()
-		delete(l.waitCTS, id)
-		l.mu.Unlock()
-	}
 	rts := wire.Header{Kind: wire.KindRTS, Flags: uint8(l.node.codec), Src: int32(src), Dst: int32(dst), Tag: int32(tag), MsgID: id, Size: uint64(len(data))}
 	if err := l.enqueue(ctx, outFrame{stream: stream, h: rts}); err != nil {
-		forget()
+		l.mu.Lock()
+		delete(l.waitCTS, id) // never queued
+		l.mu.Unlock()
 		return nil, err
 	}
 	return func(ctx context.Context) (int, error) {
-		return l.streamData(ctx, cts, forget, stream, src, dst, id, data)
+		return l.streamData(ctx, p.cts, stream, src, dst, id, data)
 	}, nil
 }
 
+// withdraw forgets rendezvous message id, whose send ended before its CTS.
+// If its RTS is still queued, the writer drops it; if it has been written
+// (or the CTS has just come), an Abort follows it on its stream, so that
+// the receiver drops the announcement, or the receive that asked for it
+// skips it.
+func (l *link) withdraw(stream uint16, src, dst int, id uint64) {
+	l.mu.Lock()
+	p, ok := l.waitCTS[id]
+	delete(l.waitCTS, id)
+	l.mu.Unlock()
+	if !ok || p.written {
+		l.sendCtrl(stream, wire.Header{Kind: wire.KindAbort, Src: int32(src), Dst: int32(dst), MsgID: id})
+	}
+}
+
 // streamData waits for the CTS of message id and writes its chunks.
-func (l *link) streamData(ctx context.Context, cts chan struct{}, forget func(), stream uint16, src, dst int, id uint64, data []byte) (int, error) {
+func (l *link) streamData(ctx context.Context, cts chan struct{}, stream uint16, src, dst int, id uint64, data []byte) (int, error) {
 	select {
 	case <-cts:
 	case <-ctx.Done():
-		forget()
+		l.withdraw(stream, src, dst, id)
 		return 0, fmt.Errorf("waiting for the receiver to accept %d bytes: %w", len(data), context.Cause(ctx))
 	case <-l.stop:
 		return 0, l.stopErr()
@@ -576,12 +640,20 @@ func (l *link) fetch(ctx context.Context, rv *rendezvous, buf []byte) ([]byte, i
 	}
 	t := &transfer{buf: buf, size: rv.size, done: make(chan struct{})}
 	l.mu.Lock()
+	delete(l.announced, rv.msgID)
+	if rv.withdrawn {
+		l.mu.Unlock()
+		return nil, 0, errWithdrawn
+	}
 	l.transfers[rv.msgID] = t
 	l.mu.Unlock()
-	l.sendCtrl(wire.Header{Kind: wire.KindCTS, Src: int32(rv.dst), Dst: int32(rv.src), MsgID: rv.msgID})
+	l.sendCtrl(0, wire.Header{Kind: wire.KindCTS, Src: int32(rv.dst), Dst: int32(rv.src), MsgID: rv.msgID})
 	var err error
 	select {
 	case <-t.done:
+		if t.err != nil {
+			return nil, 0, t.err
+		}
 		return t.buf, t.wire, nil
 	case <-ctx.Done():
 		err = fmt.Errorf("receiving %d bytes: %w", rv.size, context.Cause(ctx))
@@ -636,6 +708,43 @@ func (l *link) awaitHandback(ch chan struct{}) {
 	l.node.fail(l.peerPack, fmt.Errorf("pack %d: a data chunk stalled for %v", l.peerPack, landStall))
 	l.close()
 	<-ch // Close unblocks ReadFrame, and the reader then hands back
+}
+
+// giveBack returns an announcement that a receive matched but did not ask
+// for to its mailbox, unless the sender has withdrawn it meanwhile.
+func (l *link) giveBack(box *mailbox, env *envelope) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if env.remote.withdrawn {
+		delete(l.announced, env.remote.msgID)
+		return
+	}
+	box.requeue(env)
+}
+
+// onAbort handles an Abort: the sender gave up on rendezvous message
+// h.MsgID. A receive waiting for its bytes fails with errWithdrawn; an
+// announcement still in the mailbox leaves it; one that a receive has just
+// matched is marked, so that the receive drops it instead of asking for it.
+// An Abort for a message already handled (the one that answers our CTS
+// after the one sent on withdrawal) is ignored.
+func (l *link) onAbort(h wire.Header) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.transfers[h.MsgID]; ok {
+		delete(l.transfers, h.MsgID)
+		t.err = fmt.Errorf("%w: rank %d gave up on its %d-byte message", errWithdrawn, h.Src, t.size)
+		close(t.done)
+		return
+	}
+	rv, ok := l.announced[h.MsgID]
+	if !ok {
+		return
+	}
+	rv.withdrawn = true
+	if l.node.boxes[rv.dst-l.node.lo].remove(rv) {
+		delete(l.announced, h.MsgID)
+	}
 }
 
 // sendDone queues the goodbye behind all queued frames and waits until it

@@ -81,6 +81,19 @@ func (m *mailbox) requeue(env *envelope) {
 	m.unexpected = slices.Insert(m.unexpected, 0, env)
 }
 
+// remove takes the announcement of rendezvous rv out of the queue, and
+// reports whether it was there.
+func (m *mailbox) remove(rv *rendezvous) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i := slices.IndexFunc(m.unexpected, func(env *envelope) bool { return env.remote == rv })
+	if i < 0 {
+		return false
+	}
+	m.unexpected = slices.Delete(m.unexpected, i, i+1)
+	return true
+}
+
 // handOver gives env to the earliest matching posted receive, if any.
 // Called with mu held.
 func (m *mailbox) handOver(env *envelope) bool {
