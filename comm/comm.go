@@ -31,6 +31,10 @@ var (
 	ErrPeerDone = errors.New("comm: peer has finished")
 )
 
+// errWithdrawn marks a large remote message that its sender withdrew
+// (its Send ended) before sending it; receives skip it.
+var errWithdrawn = errors.New("comm: the sender withdrew the message")
+
 // Message is a received message with its actual source and tag.
 type Message struct {
 	Src  int
@@ -114,7 +118,10 @@ func (c *Comm) post(ctx context.Context, dst, tag int, data []byte) (finish func
 
 // Recv receives the earliest message from src with tag (AnySource and
 // AnyTag match any). It blocks until one arrives, ctx ends, or the group
-// fails.
+// fails. A receive that ends with an error has taken no message, except
+// when ctx ends while a large remote message is already on its way: that
+// message is then dropped (its remaining bytes are discarded as they
+// arrive).
 func (c *Comm) Recv(ctx context.Context, src, tag int) ([]byte, error) {
 	m, err := c.RecvMsg(ctx, src, tag)
 	return m.Data, err
@@ -163,24 +170,48 @@ func (c *Comm) postRecv(src, tag int) (*recvReq, error) {
 
 // waitRecv waits for a posted receive to be matched and, for a large
 // remote message, for its bytes, which land in buf when it is big enough.
+// A message that its sender withdrew before sending it is skipped, as if
+// it had never come: the receive matches again.
 func (c *Comm) waitRecv(ctx context.Context, req *recvReq, buf []byte) (Message, error) {
-	src, tag := req.src, req.tag
+	for {
+		env, err := c.match(ctx, req)
+		if err != nil {
+			return Message{}, fmt.Errorf("recv from %s tag %s: %w", rankName(req.src), tagName(req.tag), err)
+		}
+		m, err := c.take(ctx, env, buf)
+		if !errors.Is(err, errWithdrawn) {
+			return m, err
+		}
+		c.node.log.Debug("receive skips a withdrawn message", "rank", c.rank, "src", env.src, "tag", env.tag)
+		req = &recvReq{src: req.src, tag: req.tag, done: make(chan recvResult, 1)}
+		c.box.post(req)
+	}
+}
+
+// match waits until a posted receive has been matched with a message.
+func (c *Comm) match(ctx context.Context, req *recvReq) (*envelope, error) {
 	var res recvResult
 	select {
 	case res = <-req.done:
 	case <-ctx.Done():
 		if c.box.cancel(req) {
-			return Message{}, fmt.Errorf("recv from %s tag %s: %w", rankName(src), tagName(tag), context.Cause(ctx))
+			return nil, context.Cause(ctx)
 		}
 		res = <-req.done // matched just as ctx ended: take it
 	}
-	if res.err != nil {
-		return Message{}, fmt.Errorf("recv from %s tag %s: %w", rankName(src), tagName(tag), res.err)
-	}
-	env := res.env
+	return res.env, res.err
+}
+
+// take receives a matched message: for a large remote one, it asks the
+// sender for the bytes and waits for them.
+func (c *Comm) take(ctx context.Context, env *envelope, buf []byte) (Message, error) {
 	m := Message{Src: env.src, Tag: env.tag, Data: env.data}
 	switch {
 	case env.remote != nil:
+		if err := ctx.Err(); err != nil {
+			env.remote.link.giveBack(c.box, env) // not asked for: the next receive gets it
+			return Message{}, fmt.Errorf("recv from %d tag %d: %w", env.src, env.tag, context.Cause(ctx))
+		}
 		data, wire, err := env.remote.link.fetch(ctx, env.remote, buf)
 		if err != nil {
 			return Message{}, fmt.Errorf("recv from %d tag %d (pack %d): %w", env.src, env.tag, c.Pack(env.src), err)
@@ -188,7 +219,7 @@ func (c *Comm) waitRecv(ctx context.Context, req *recvReq, buf []byte) (Message,
 		m.Data = data
 		c.stats.recvRemote(len(data), wire)
 	case env.eagerFrom != nil:
-		env.eagerFrom.consumed(env.src, c.rank, env.wire)
+		env.eagerFrom.consumed(env.src, c.rank, len(env.data))
 		c.stats.recvRemote(len(env.data), env.wire)
 	default:
 		c.stats.recvLocal(len(env.data))

@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/volley-run/volley/comm/transport"
 	"github.com/volley-run/volley/comm/wire"
 )
 
 // link is one authenticated data connection with another pack. The pack
-// that dialed sends its messages on it (Eager, RTS, Data, Done); the other
-// side answers on the same connection with control frames (CTS, Credit)
-// for those messages. Each link has one reader and one writer goroutine.
+// that dialed sends its messages on it (Eager, RTS, Data, Abort, Done); the
+// other side answers on the same connection with control frames (CTS,
+// Credit) for those messages. Each link has one reader and one writer
+// goroutine.
 //
 // The reader never blocks on the application: eager payloads go to
 // mailboxes (bounded by the eager window), rendezvous data lands in buffers
@@ -34,11 +37,15 @@ type link struct {
 	once   sync.Once
 
 	mu        sync.Mutex
-	eagerOut  map[pair]int             // sender: eager bytes not yet credited
-	waitCTS   map[uint64]chan struct{} // sender: rendezvous waiting for CTS
-	transfers map[uint64]*transfer     // receiver: rendezvous being filled
-	credit    map[pair]int             // receiver: consumed bytes not yet returned
+	eagerOut  map[pair]int           // sender: eager bytes not yet credited
+	waitCTS   map[uint64]*pendingRTS // sender: rendezvous waiting for CTS
+	announced map[uint64]*rendezvous // receiver: RTS arrived, not yet asked for
+	transfers map[uint64]*transfer   // receiver: rendezvous being filled
+	credit    map[pair]int           // receiver: consumed bytes not yet returned
 	peerDone  bool
+	landing   *transfer // receiver: the transfer whose buf the reader is writing into
+
+	scratch []byte // reader only: where chunks of abandoned transfers go
 }
 
 type pair struct{ src, dst int }
@@ -59,16 +66,36 @@ type rendezvous struct {
 	src   int
 	dst   int
 	size  int
+	// withdrawn is set (under link.mu) when the sender's Abort comes
+	// while a receive holds the announcement without having asked for it.
+	withdrawn bool
 }
 
-// transfer is a rendezvous message being received.
-type transfer struct {
-	buf  []byte
-	got  int
-	wire int
-	err  error
-	done chan struct{}
+// pendingRTS is a large message this side announced, waiting for its CTS.
+type pendingRTS struct {
+	cts     chan struct{} // closed when the CTS comes
+	written bool          // the writer has taken the RTS (under link.mu)
 }
+
+// transfer is a rendezvous message being received. Once its receive is
+// abandoned (it ended before the last chunk), buf is nil and the chunks
+// still on their way are read and dropped. Fields under link.mu.
+type transfer struct {
+	buf  []byte // the receive's buffer; nil once abandoned
+	size int
+	got  int // uncompressed bytes landed
+	wire int // wire bytes landed
+	done chan struct{}
+	err  error // set before done is closed if the sender withdrew it
+	// handback, set by abandon while the reader writes into buf, is
+	// closed once it has finished that chunk.
+	handback chan struct{}
+}
+
+// landStall bounds how long an abandoned receive waits for the chunk the
+// reader is writing into its buffer. A chunk is at most 1 MiB, so a peer
+// that takes this long inside one frame has stalled.
+const landStall = 10 * time.Second
 
 // creditBatch is how many consumed eager bytes a receiver collects before
 // returning them to the sender in one Credit frame.
@@ -82,7 +109,7 @@ func newLink(n *Node, conn transport.Conn, pack int, outgoing bool) *link {
 	return &link{
 		node: n, conn: conn, peerPack: pack, outgoing: outgoing,
 		data: make(chan outFrame, dataQueue), ctrlC: make(chan struct{}, 1), stop: make(chan struct{}),
-		eagerOut: map[pair]int{}, waitCTS: map[uint64]chan struct{}{},
+		eagerOut: map[pair]int{}, waitCTS: map[uint64]*pendingRTS{}, announced: map[uint64]*rendezvous{},
 		transfers: map[uint64]*transfer{}, credit: map[pair]int{},
 	}
 }
@@ -96,7 +123,13 @@ func (l *link) close() {
 }
 
 // enqueue queues an application frame, blocking while the queue is full.
+// On a stopped link it always fails, even if the queue has room.
 func (l *link) enqueue(ctx context.Context, f outFrame) error {
+	select {
+	case <-l.stop:
+		return l.stopErr()
+	default:
+	}
 	select {
 	case l.data <- f:
 		return nil
@@ -109,10 +142,10 @@ func (l *link) enqueue(ctx context.Context, f outFrame) error {
 	}
 }
 
-// sendCtrl queues a control frame; it never blocks.
-func (l *link) sendCtrl(h wire.Header) {
+// sendCtrl queues a control frame for stream; it never blocks.
+func (l *link) sendCtrl(stream uint16, h wire.Header) {
 	l.ctrlMu.Lock()
-	l.ctrl = append(l.ctrl, outFrame{h: h})
+	l.ctrl = append(l.ctrl, outFrame{stream: stream, h: h})
 	l.ctrlMu.Unlock()
 	select {
 	case l.ctrlC <- struct{}{}:
@@ -129,6 +162,13 @@ func (l *link) popCtrl() (outFrame, bool) {
 	f := l.ctrl[0]
 	l.ctrl = l.ctrl[1:]
 	return f, true
+}
+
+// saidDone reports whether the peer has sent its goodbye (KindDone).
+func (l *link) saidDone() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.peerDone
 }
 
 // stopErr says why the link stopped.
@@ -148,6 +188,9 @@ func (l *link) writeLoop() {
 		var ok bool
 		if batch, ok = l.nextBatch(batch[:0]); !ok {
 			return
+		}
+		if batch = l.takeRTS(batch); len(batch) == 0 {
+			continue
 		}
 		frames = frames[:0]
 		for _, f := range batch {
@@ -207,6 +250,30 @@ func (l *link) nextBatch(b []outFrame) ([]outFrame, bool) {
 	return b, true
 }
 
+// takeRTS marks the RTS frames of a batch as written, and drops those of
+// messages withdrawn while they were queued: the receiver never hears of
+// them.
+func (l *link) takeRTS(b []outFrame) []outFrame {
+	if !slices.ContainsFunc(b, func(f outFrame) bool { return f.h.Kind == wire.KindRTS }) {
+		return b
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	kept := b[:0]
+	for _, f := range b {
+		if f.h.Kind == wire.KindRTS {
+			p, ok := l.waitCTS[f.h.MsgID]
+			if !ok {
+				continue
+			}
+			p.written = true
+		}
+		kept = append(kept, f)
+	}
+	clear(b[len(kept):])
+	return kept
+}
+
 // broken handles a connection error: a failure of the group unless the
 // peer said it was done or we are closing.
 func (l *link) broken(err error) {
@@ -226,13 +293,17 @@ func (l *link) broken(err error) {
 
 // readLoop handles every frame the peer sends.
 func (l *link) readLoop() {
+	defer l.dropTransfers()
 	for {
 		_, h, payload, err := l.conn.ReadFrame(l.bufFor)
 		if err != nil {
+			l.landed()
 			l.broken(fmt.Errorf("pack %d: data connection lost: %w", l.peerPack, err))
 			return
 		}
-		if err := l.handle(h, payload); err != nil {
+		err = l.handle(h, payload)
+		l.landed()
+		if err != nil {
 			l.node.fail(l.peerPack, fmt.Errorf("pack %d: protocol error: %w", l.peerPack, err))
 			l.close()
 			return
@@ -241,7 +312,7 @@ func (l *link) readLoop() {
 }
 
 // bufFor lets an uncompressed Data chunk land directly in its receive
-// buffer.
+// buffer (or, for an abandoned transfer, in the scratch buffer).
 func (l *link) bufFor(h wire.Header) []byte {
 	if h.Kind != wire.KindData || h.Codec() != wire.CodecNone {
 		return nil
@@ -250,10 +321,52 @@ func (l *link) bufFor(h wire.Header) []byte {
 	t := l.transfers[h.MsgID]
 	l.mu.Unlock()
 	end := h.Offset + uint64(h.PayloadLen)
-	if t == nil || end > uint64(len(t.buf)) {
+	if t == nil || end > uint64(t.size) {
 		return nil
 	}
-	return t.buf[h.Offset:end]
+	return l.dest(t, int(h.Offset), int(h.PayloadLen))[:h.PayloadLen]
+}
+
+// dest returns where the chunk of t at off goes: t.buf from off, with t
+// marked as the transfer the reader is writing into until landed; or, once
+// t is abandoned, the link's scratch buffer (at most limit bytes).
+func (l *link) dest(t *transfer, off, limit int) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.buf != nil {
+		l.landing = t
+		return t.buf[off:]
+	}
+	n := min(t.size-off, limit)
+	if cap(l.scratch) < n {
+		l.scratch = make([]byte, n)
+	}
+	return l.scratch[:n]
+}
+
+// landed says the reader has finished writing the current frame, handing
+// the buffer it wrote into back to a receive waiting in abandon.
+func (l *link) landed() {
+	l.mu.Lock()
+	t := l.landing
+	l.landing = nil
+	var ch chan struct{}
+	if t != nil {
+		ch, t.handback = t.handback, nil
+	}
+	l.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+}
+
+// dropTransfers forgets every transfer and announcement once the reader
+// has stopped.
+func (l *link) dropTransfers() {
+	l.mu.Lock()
+	clear(l.transfers)
+	clear(l.announced)
+	l.mu.Unlock()
 }
 
 func (l *link) handle(h wire.Header, payload []byte) error {
@@ -266,10 +379,16 @@ func (l *link) handle(h wire.Header, payload []byte) error {
 		env := &envelope{src: int(h.Src), tag: int(h.Tag)}
 		if h.Kind == wire.KindRTS {
 			env.remote = &rendezvous{link: l, msgID: h.MsgID, src: int(h.Src), dst: int(h.Dst), size: int(h.Size)}
+			l.mu.Lock()
+			l.announced[h.MsgID] = env.remote
+			l.mu.Unlock()
 		} else {
 			data, err := l.decode(h, payload, nil)
 			if err != nil {
 				return err
+			}
+			if len(data) != int(h.Size) {
+				return fmt.Errorf("eager message from rank %d of %d bytes, announced as %d", h.Src, len(data), h.Size)
 			}
 			env.data, env.eagerFrom, env.wire = data, l, len(payload)
 		}
@@ -278,12 +397,19 @@ func (l *link) handle(h wire.Header, payload []byte) error {
 		return l.receiveChunk(h, payload)
 	case wire.KindCTS:
 		l.mu.Lock()
-		ch, ok := l.waitCTS[h.MsgID]
+		p, ok := l.waitCTS[h.MsgID]
 		delete(l.waitCTS, h.MsgID)
 		l.mu.Unlock()
-		if ok {
-			close(ch)
+		if !ok { // withdrawn: the receive that asked must not wait for it
+			l.sendCtrl(0, wire.Header{Kind: wire.KindAbort, Src: h.Dst, Dst: h.Src, MsgID: h.MsgID})
+			return nil
 		}
+		close(p.cts)
+	case wire.KindAbort:
+		if err := l.checkRanks(h); err != nil {
+			return err
+		}
+		l.onAbort(h)
 	case wire.KindCredit:
 		l.mu.Lock()
 		p := pair{src: int(h.Dst), dst: int(h.Src)}
@@ -339,6 +465,8 @@ func (l *link) decode(h wire.Header, payload, dst []byte) ([]byte, error) {
 	return out, nil
 }
 
+// receiveChunk lands a Data chunk and completes its transfer after the
+// last one.
 func (l *link) receiveChunk(h wire.Header, payload []byte) error {
 	l.mu.Lock()
 	t := l.transfers[h.MsgID]
@@ -346,35 +474,42 @@ func (l *link) receiveChunk(h wire.Header, payload []byte) error {
 	if t == nil {
 		return fmt.Errorf("data for message %d that nobody asked for", h.MsgID)
 	}
-	if h.Offset > uint64(len(t.buf)) {
-		return fmt.Errorf("data for message %d at offset %d past its size %d", h.MsgID, h.Offset, len(t.buf))
+	if h.Offset > uint64(t.size) {
+		return fmt.Errorf("data for message %d at offset %d past its size %d", h.MsgID, h.Offset, t.size)
 	}
-	dst := t.buf[h.Offset:]
-	var n int
-	if h.Codec() == wire.CodecNone {
-		if len(payload) > len(dst) {
-			return fmt.Errorf("data for message %d overruns its size %d", h.MsgID, len(t.buf))
-		}
-		if len(payload) > 0 && &payload[0] != &dst[0] {
-			copy(dst, payload)
-		}
-		n = len(payload)
-	} else {
-		out, err := l.decode(h, payload, dst)
-		if err != nil {
-			return err
-		}
-		n = len(out)
+	n, err := l.land(t, h, payload)
+	if err != nil {
+		return err
 	}
+	l.mu.Lock()
 	t.got += n
 	t.wire += len(payload)
-	if t.got >= len(t.buf) {
-		l.mu.Lock()
+	complete := t.got >= t.size
+	if complete {
 		delete(l.transfers, h.MsgID)
-		l.mu.Unlock()
+	}
+	l.mu.Unlock()
+	if complete {
 		close(t.done)
 	}
 	return nil
+}
+
+// land writes a chunk of t where it belongs and returns its uncompressed
+// length.
+func (l *link) land(t *transfer, h wire.Header, payload []byte) (int, error) {
+	off := int(h.Offset)
+	if h.Codec() != wire.CodecNone {
+		out, err := l.decode(h, payload, l.dest(t, off, wire.MaxPayload))
+		return len(out), err
+	}
+	if len(payload) > t.size-off {
+		return 0, fmt.Errorf("data for message %d overruns its size %d", h.MsgID, t.size)
+	}
+	if dst := l.dest(t, off, len(payload)); len(payload) > 0 && &payload[0] != &dst[0] {
+		copy(dst, payload)
+	}
+	return len(payload), nil
 }
 
 // reserveEager takes n bytes of the (src, dst) eager window; false when
@@ -397,8 +532,9 @@ func (l *link) releaseEager(src, dst, n int) {
 	l.eagerOut[p] = max(0, l.eagerOut[p]-n)
 }
 
-// consumed is called when rank dst has received an eager message of n wire
-// bytes from src: the credit goes back to the sender in batches.
+// consumed is called when rank dst has received an eager message of n
+// bytes (uncompressed, as the sender reserved them in its window) from
+// src: the credit goes back to the sender in batches.
 func (l *link) consumed(src, dst, n int) {
 	l.mu.Lock()
 	p := pair{src, dst}
@@ -410,7 +546,7 @@ func (l *link) consumed(src, dst, n int) {
 	}
 	delete(l.credit, p)
 	l.mu.Unlock()
-	l.sendCtrl(wire.Header{Kind: wire.KindCredit, Src: int32(dst), Dst: int32(src), Size: uint64(c)})
+	l.sendCtrl(0, wire.Header{Kind: wire.KindCredit, Src: int32(dst), Dst: int32(src), Size: uint64(c)})
 }
 
 // postRendezvous announces a large message. The returned function waits
@@ -418,31 +554,43 @@ func (l *link) consumed(src, dst, n int) {
 // the last chunk has been written, with the wire bytes used.
 func (l *link) postRendezvous(ctx context.Context, stream uint16, src, dst, tag int, data []byte) (func(context.Context) (int, error), error) {
 	id := l.node.msgID.Add(1)
-	cts := make(chan struct{})
+	p := &pendingRTS{cts: make(chan struct{})}
 	l.mu.Lock()
-	l.waitCTS[id] = cts
+	l.waitCTS[id] = p
 	l.mu.Unlock()
-	forget := func() {
-		l.mu.Lock()
-		delete(l.waitCTS, id)
-		l.mu.Unlock()
-	}
 	rts := wire.Header{Kind: wire.KindRTS, Flags: uint8(l.node.codec), Src: int32(src), Dst: int32(dst), Tag: int32(tag), MsgID: id, Size: uint64(len(data))}
 	if err := l.enqueue(ctx, outFrame{stream: stream, h: rts}); err != nil {
-		forget()
+		l.mu.Lock()
+		delete(l.waitCTS, id) // never queued
+		l.mu.Unlock()
 		return nil, err
 	}
 	return func(ctx context.Context) (int, error) {
-		return l.streamData(ctx, cts, forget, stream, src, dst, id, data)
+		return l.streamData(ctx, p.cts, stream, src, dst, id, data)
 	}, nil
 }
 
+// withdraw forgets rendezvous message id, whose send ended before its CTS.
+// If its RTS is still queued, the writer drops it; if it has been written
+// (or the CTS has just come), an Abort follows it on its stream, so that
+// the receiver drops the announcement, or the receive that asked for it
+// skips it.
+func (l *link) withdraw(stream uint16, src, dst int, id uint64) {
+	l.mu.Lock()
+	p, ok := l.waitCTS[id]
+	delete(l.waitCTS, id)
+	l.mu.Unlock()
+	if !ok || p.written {
+		l.sendCtrl(stream, wire.Header{Kind: wire.KindAbort, Src: int32(src), Dst: int32(dst), MsgID: id})
+	}
+}
+
 // streamData waits for the CTS of message id and writes its chunks.
-func (l *link) streamData(ctx context.Context, cts chan struct{}, forget func(), stream uint16, src, dst int, id uint64, data []byte) (int, error) {
+func (l *link) streamData(ctx context.Context, cts chan struct{}, stream uint16, src, dst int, id uint64, data []byte) (int, error) {
 	select {
 	case <-cts:
 	case <-ctx.Done():
-		forget()
+		l.withdraw(stream, src, dst, id)
 		return 0, fmt.Errorf("waiting for the receiver to accept %d bytes: %w", len(data), context.Cause(ctx))
 	case <-l.stop:
 		return 0, l.stopErr()
@@ -481,30 +629,121 @@ func (l *link) streamData(ctx context.Context, cts chan struct{}, forget func(),
 }
 
 // fetch asks the sender for a rendezvous message and waits for its bytes,
-// which land in buf when it has room, else in a new slice.
+// which land in buf when it has room, else in a new slice. If it returns
+// an error, the message is dropped (see abandon) and buf is the caller's
+// again.
 func (l *link) fetch(ctx context.Context, rv *rendezvous, buf []byte) ([]byte, int, error) {
 	if cap(buf) >= rv.size {
 		buf = buf[:rv.size]
 	} else {
 		buf = make([]byte, rv.size)
 	}
-	t := &transfer{buf: buf, done: make(chan struct{})}
+	t := &transfer{buf: buf, size: rv.size, done: make(chan struct{})}
 	l.mu.Lock()
+	delete(l.announced, rv.msgID)
+	if rv.withdrawn {
+		l.mu.Unlock()
+		return nil, 0, errWithdrawn
+	}
 	l.transfers[rv.msgID] = t
 	l.mu.Unlock()
-	l.sendCtrl(wire.Header{Kind: wire.KindCTS, Src: int32(rv.dst), Dst: int32(rv.src), MsgID: rv.msgID})
+	l.sendCtrl(0, wire.Header{Kind: wire.KindCTS, Src: int32(rv.dst), Dst: int32(rv.src), MsgID: rv.msgID})
+	var err error
 	select {
 	case <-t.done:
+		if t.err != nil {
+			return nil, 0, t.err
+		}
 		return t.buf, t.wire, nil
 	case <-ctx.Done():
-		l.mu.Lock()
-		delete(l.transfers, rv.msgID)
-		l.mu.Unlock()
-		return nil, 0, fmt.Errorf("receiving %d bytes: %w", rv.size, context.Cause(ctx))
+		err = fmt.Errorf("receiving %d bytes: %w", rv.size, context.Cause(ctx))
 	case <-l.stop:
-		return nil, 0, l.stopErr()
+		err = l.stopErr()
 	case <-l.node.ctx.Done():
-		return nil, 0, context.Cause(l.node.ctx)
+		err = context.Cause(l.node.ctx)
+	}
+	if l.abandon(t) {
+		return t.buf, t.wire, nil
+	}
+	return nil, 0, err
+}
+
+// abandon gives up a transfer whose receive ended before its last chunk,
+// and reports false, or true if the transfer completed after all. The
+// sender has its CTS, so the chunks still come: the transfer stays
+// registered as a sink, whose chunks the reader drops, until the last one
+// or until the link closes. If the reader is writing into the receive's
+// buffer at that moment, abandon waits until it has finished, so that the
+// buffer is the caller's again when abandon returns.
+func (l *link) abandon(t *transfer) bool {
+	l.mu.Lock()
+	if t.got >= t.size {
+		l.mu.Unlock()
+		return true
+	}
+	t.buf = nil
+	var wait chan struct{}
+	if l.landing == t {
+		wait = make(chan struct{})
+		t.handback = wait
+	}
+	l.mu.Unlock()
+	if wait != nil {
+		l.awaitHandback(wait)
+	}
+	return false
+}
+
+// awaitHandback waits until the reader closes ch. A chunk that takes
+// landStall means the peer stalled inside a frame: the group fails and
+// the link closes, which ends the read at once.
+func (l *link) awaitHandback(ch chan struct{}) {
+	timer := time.NewTimer(landStall)
+	defer timer.Stop()
+	select {
+	case <-ch:
+		return
+	case <-timer.C:
+	}
+	l.node.fail(l.peerPack, fmt.Errorf("pack %d: a data chunk stalled for %v", l.peerPack, landStall))
+	l.close()
+	<-ch // Close unblocks ReadFrame, and the reader then hands back
+}
+
+// giveBack returns an announcement that a receive matched but did not ask
+// for to its mailbox, unless the sender has withdrawn it meanwhile.
+func (l *link) giveBack(box *mailbox, env *envelope) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if env.remote.withdrawn {
+		delete(l.announced, env.remote.msgID)
+		return
+	}
+	box.requeue(env)
+}
+
+// onAbort handles an Abort: the sender gave up on rendezvous message
+// h.MsgID. A receive waiting for its bytes fails with errWithdrawn; an
+// announcement still in the mailbox leaves it; one that a receive has just
+// matched is marked, so that the receive drops it instead of asking for it.
+// An Abort for a message already handled (the one that answers our CTS
+// after the one sent on withdrawal) is ignored.
+func (l *link) onAbort(h wire.Header) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.transfers[h.MsgID]; ok {
+		delete(l.transfers, h.MsgID)
+		t.err = fmt.Errorf("%w: rank %d gave up on its %d-byte message", errWithdrawn, h.Src, t.size)
+		close(t.done)
+		return
+	}
+	rv, ok := l.announced[h.MsgID]
+	if !ok {
+		return
+	}
+	rv.withdrawn = true
+	if l.node.boxes[rv.dst-l.node.lo].remove(rv) {
+		delete(l.announced, h.MsgID)
 	}
 }
 

@@ -1,6 +1,7 @@
 package comm
 
 import (
+	"slices"
 	"sync"
 )
 
@@ -61,17 +62,49 @@ type mailbox struct {
 func (m *mailbox) deliver(env *envelope) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.err != nil {
+	if m.err != nil || m.handOver(env) {
 		return
 	}
+	m.unexpected = append(m.unexpected, env)
+}
+
+// requeue gives back a message that a receive matched but did not take (its
+// ctx ended before it asked the sender for the bytes): to the earliest
+// matching posted receive, or else to the front of the queue, since it
+// arrived before every queued message of its source and tag.
+func (m *mailbox) requeue(env *envelope) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil || m.handOver(env) {
+		return
+	}
+	m.unexpected = slices.Insert(m.unexpected, 0, env)
+}
+
+// remove takes the announcement of rendezvous rv out of the queue, and
+// reports whether it was there.
+func (m *mailbox) remove(rv *rendezvous) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i := slices.IndexFunc(m.unexpected, func(env *envelope) bool { return env.remote == rv })
+	if i < 0 {
+		return false
+	}
+	m.unexpected = slices.Delete(m.unexpected, i, i+1)
+	return true
+}
+
+// handOver gives env to the earliest matching posted receive, if any.
+// Called with mu held.
+func (m *mailbox) handOver(env *envelope) bool {
 	for i, r := range m.posted {
 		if matches(r.src, r.tag, env.src, env.tag) {
 			m.posted = append(m.posted[:i], m.posted[i+1:]...)
 			r.done <- recvResult{env: env}
-			return
+			return true
 		}
 	}
-	m.unexpected = append(m.unexpected, env)
+	return false
 }
 
 // post registers a receive. If a matching message has already arrived it is

@@ -132,6 +132,23 @@ func TestMailboxMessageGoesToEarliestPostedReceive(t *testing.T) {
 	}
 }
 
+func TestMailboxRequeueKeepsOrder(t *testing.T) {
+	m := &mailbox{}
+	m.deliver(msg(1, 2, "a"))
+	m.deliver(msg(1, 2, "b"))
+	_, a := recvNow(t, m, 1, 2)
+	m.requeue(a) // its receive gave up before taking it
+	if _, e := recvNow(t, m, 1, 2); body(e) != "a" {
+		t.Fatalf("recv after requeue = %s, want a", body(e))
+	}
+	_, b := recvNow(t, m, AnySource, AnyTag)
+	waiting, _ := recvNow(t, m, 1, 2)
+	m.requeue(b) // a receive is waiting: it gets the message at once
+	if e := got(waiting); body(e) != "b" {
+		t.Fatalf("waiting receive got %s, want b", body(e))
+	}
+}
+
 func TestMailboxProbeLeavesMessage(t *testing.T) {
 	m := &mailbox{}
 	if _, _, _, ok := m.probe(AnySource, AnyTag); ok {

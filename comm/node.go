@@ -2,6 +2,7 @@ package comm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -329,19 +330,51 @@ func (n *Node) closeLinks() {
 	}
 }
 
-// acceptLoop authenticates incoming data connections from other packs.
+// Bounds of the accept loop's pause after a failed Accept.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
+
+// acceptLoop authenticates incoming data connections from other packs. It
+// ends when the listener is closed. Any other Accept error (such as running
+// out of file descriptors) is logged and Accept retried after a pause that
+// doubles up to acceptRetryMax, as net/http's Server.Serve does: peers
+// that cannot connect would take this pack for dead.
 func (n *Node) acceptLoop() {
 	defer n.wg.Done()
+	var pause time.Duration
 	for {
 		conn, err := n.ln.Accept()
-		if err != nil {
-			return // listener closed
+		if errors.Is(err, net.ErrClosed) {
+			return
 		}
+		if err != nil {
+			pause = min(max(2*pause, acceptRetryMin), acceptRetryMax)
+			n.log.Warn("data listener: accept failed; retrying", "err", err, "pause", pause)
+			if !n.sleep(pause) {
+				return
+			}
+			continue
+		}
+		pause = 0
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
 			n.admit(conn)
 		}()
+	}
+}
+
+// sleep waits for d, or reports false if the node stops first.
+func (n *Node) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-n.ctx.Done():
+		return false
 	}
 }
 
@@ -388,7 +421,7 @@ func (n *Node) outLink(ctx context.Context, pack int) (*link, error) {
 	pr, ok := n.peers[pack]
 	ready := n.ready
 	n.mu.Unlock()
-	if m, ok := n.mem.Packs()[pack]; ok && m.Done {
+	if n.mem.PackDone(pack) {
 		return nil, fmt.Errorf("%w: pack %d", ErrPeerDone, pack)
 	}
 	if !ready || !ok || pr.addr == "" {
@@ -397,6 +430,9 @@ func (n *Node) outLink(ctx context.Context, pack int) (*link, error) {
 	pr.dialMu.Lock()
 	defer pr.dialMu.Unlock()
 	if pr.out != nil {
+		if pr.out.saidDone() {
+			return nil, fmt.Errorf("%w: pack %d said goodbye", ErrPeerDone, pack)
+		}
 		return pr.out, nil
 	}
 	dctx, cancel := context.WithTimeout(ctx, HandshakeTimeout)

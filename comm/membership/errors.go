@@ -42,6 +42,7 @@ type PackFailedError struct {
 	Reason string      // extra detail, such as the announced reason
 }
 
+// Error says which pack of which group failed, how, and why.
 func (e *PackFailedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "group %s: pack %d %s", e.Group, e.Pack, e.Kind)
@@ -65,6 +66,7 @@ type NotReadyError struct {
 	Err     error // the context's error
 }
 
+// Error names the group and the packs that were never seen alive.
 func (e *NotReadyError) Error() string {
 	return fmt.Sprintf("group %s: not ready: %d pack(s) missing: %s: %v",
 		e.Group, len(e.Missing), formatPacks(e.Missing), e.Err)

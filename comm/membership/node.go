@@ -254,6 +254,14 @@ func (n *Node) Packs() map[int]Meta {
 	return n.v.current()
 }
 
+// PackDone reports whether pack has finished its work (its node called
+// MarkDone). Unlike Packs, it stays true once the pack's node has left.
+func (n *Node) PackDone(pack int) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.v.packDone(pack)
+}
+
 // MarkDone records that this node's pack has finished its work, so that
 // its leaving or dying afterwards does not fail the group. It sets Done in
 // the node's metadata, queues it for gossip, and sends a done message to

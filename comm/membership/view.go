@@ -323,6 +323,16 @@ func (v *view) checkReady() {
 	}
 }
 
+// packDone reports whether pack p has finished: marked done, or its
+// latest owner said so (a done message can arrive after its node went).
+func (v *view) packDone(p int) bool {
+	if p < 0 || p >= v.packs {
+		return false
+	}
+	mb := v.nodes[v.last[p]]
+	return v.done[p] || mb != nil && mb.done
+}
+
 // latest returns the latest metadata of every pack seen so far, alive or
 // not (Done set if it was done).
 func (v *view) latest() map[int]Meta { return v.metas(v.last) }

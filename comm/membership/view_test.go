@@ -25,6 +25,7 @@ func TestViewScenarios(t *testing.T) {
 		owners    map[int]string      // Packs() afterwards: pack -> node
 		ready     bool
 		missingOK []int
+		done      []int // packs packDone reports, ascending
 	}{
 		{
 			name:   "all packs alive: ready",
@@ -46,6 +47,7 @@ func TestViewScenarios(t *testing.T) {
 			steps:  []step{a("p0", 0), a("p1", 1), {op: "done", node: "p1", pack: 1}, {op: "left", node: "p1"}, {op: "expire"}},
 			owners: map[int]string{0: "p0"},
 			ready:  true,
+			done:   []int{1},
 		},
 		{
 			name:   "left without done: failed after grace",
@@ -61,6 +63,7 @@ func TestViewScenarios(t *testing.T) {
 			steps:  []step{a("p0", 0), {op: "left", node: "p0"}, {op: "done", node: "p0", pack: 0}, {op: "expire"}},
 			owners: map[int]string{},
 			ready:  true,
+			done:   []int{0},
 		},
 		{
 			name:   "dead without done",
@@ -178,6 +181,15 @@ func TestViewScenarios(t *testing.T) {
 			}
 			if m := v.missing(); !slices.Equal(m, tc.missingOK) {
 				t.Errorf("missing %v, want %v", m, tc.missingOK)
+			}
+			var done []int
+			for p := range tc.packs {
+				if v.packDone(p) {
+					done = append(done, p)
+				}
+			}
+			if !slices.Equal(done, tc.done) {
+				t.Errorf("done %v, want %v", done, tc.done)
 			}
 		})
 	}

@@ -30,8 +30,9 @@
 //
 // The kinds are the handshake frames (Hello, Challenge, Response, Refuse),
 // the message frames (Eager for small messages; RTS, CTS and Data for large
-// ones, which are chunked and pipelined), Credit for eager flow control and
-// Done for a graceful end. Each Kind constant documents the fields it uses;
+// ones, which are chunked and pipelined; Abort when the sender of a large
+// one gives up on it), Credit for eager flow control and Done for a
+// graceful end. Each Kind constant documents the fields it uses;
 // unused fields must be zero.
 //
 // DecodeHeader never panics on any input. It checks magic, version,

@@ -58,13 +58,19 @@ const (
 	// empty, and without compression Offset+PayloadLen <= Size.
 	KindData Kind = 8
 	// KindCredit returns flow-control credit: Src (the receiver) has consumed
-	// Size bytes of eager payload sent by Dst. No payload.
+	// eager messages of Size bytes in all (uncompressed sizes) sent by Dst.
+	// No payload.
 	KindCredit Kind = 9
 	// KindDone says the sending container has finished and will send no more
 	// frames (graceful end). Src is the sender's pack. No payload.
 	KindDone Kind = 10
+	// KindAbort withdraws a large message: Src, the sender's rank, gave up
+	// on rendezvous message MsgID for rank Dst before sending any of its
+	// Data, and will answer no CTS for it. A sender also answers a CTS for
+	// a message it does not know with an Abort. No payload.
+	KindAbort Kind = 11
 
-	maxKind = KindDone
+	maxKind = KindAbort
 )
 
 var kindNames = [...]string{
@@ -78,6 +84,7 @@ var kindNames = [...]string{
 	KindData:      "Data",
 	KindCredit:    "Credit",
 	KindDone:      "Done",
+	KindAbort:     "Abort",
 }
 
 // String returns the kind's name, or "Kind(n)" for an unknown value.
@@ -301,7 +308,7 @@ func (h Header) Validate(maxPayload int) error {
 		minLen, maxLen = 0, MaxPayload
 	case KindRTS:
 		unused = fOffset
-	case KindCTS:
+	case KindCTS, KindAbort:
 		unused = fTag | fOffset | fSize | fFlags
 	case KindData:
 		unused = fTag

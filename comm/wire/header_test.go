@@ -30,6 +30,7 @@ func validHeaders() map[string]Header {
 		"data-zstd":   {Kind: KindData, Flags: uint8(CodecZstd), Src: 5, Dst: 6, MsgID: 42, Offset: 99, Size: 100, PayloadLen: 500},
 		"credit":      {Kind: KindCredit, Src: 3, Dst: 4, Size: 1 << 20},
 		"done":        {Kind: KindDone, Src: 7},
+		"abort":       {Kind: KindAbort, Src: 5, Dst: 6, MsgID: 42},
 	}
 }
 
@@ -131,6 +132,8 @@ func TestDecodeHeaderErrors(t *testing.T) {
 		{"cts-size", rawHeader(Header{Kind: KindCTS, Size: 1}, nil, true), 0, ErrCorrupt, "size must be zero"},
 		{"credit-payload", rawHeader(Header{Kind: KindCredit, PayloadLen: 4}, nil, true), 0, ErrCorrupt, "want 0"},
 		{"done-dst", rawHeader(Header{Kind: KindDone, Dst: 1}, nil, true), 0, ErrCorrupt, "dst must be zero"},
+		{"abort-size", rawHeader(Header{Kind: KindAbort, MsgID: 1, Size: 1}, nil, true), 0, ErrCorrupt, "size must be zero"},
+		{"abort-payload", rawHeader(Header{Kind: KindAbort, MsgID: 1, PayloadLen: 1}, nil, true), 0, ErrCorrupt, "want 0"},
 		{"hello-short", rawHeader(Header{Kind: KindHello, PayloadLen: NonceLen - 1}, nil, true), 0, ErrCorrupt, "want 32..288"},
 		{"hello-long", rawHeader(Header{Kind: KindHello, PayloadLen: NonceLen + MaxGroupLen + 1}, nil, true), 0, ErrCorrupt, "want 32..288"},
 		{"response-len", rawHeader(Header{Kind: KindResponse, PayloadLen: MACLen + 1}, nil, true), 0, ErrCorrupt, "want 32"},
