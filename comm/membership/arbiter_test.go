@@ -122,6 +122,12 @@ func TestDeclareWinner(t *testing.T) {
 	if view[0].Replica != 1 {
 		t.Errorf("pack 1 sees pack 0 as replica %d, want the winner, 1", view[0].Replica)
 	}
+	// The loser never passes the ready barrier, even once the group is
+	// ready: its workers must not start in the moment before its OnStop
+	// has run.
+	if v, err := a.WaitReady(ctx); !errors.Is(err, ErrPreempted) {
+		t.Errorf("the loser's WaitReady = %v, %v; want ErrPreempted", v, err)
+	}
 	select {
 	case err := <-stops:
 		t.Errorf("a second stop: %v", err)

@@ -210,14 +210,21 @@ func (n *Node) Addr() string { return n.addr }
 // ready barrier) and returns the latest metadata of every pack (a pack
 // that has since finished and left is still there, with Done set). It
 // returns a *PackFailedError if a pack has failed, a *NotReadyError naming
-// the missing packs if ctx ends first, and ErrClosed if the node is closed.
+// the missing packs if ctx ends first, ErrClosed if the node is closed,
+// and an error wrapping ErrPreempted once this replica has lost its race.
 func (n *Node) WaitReady(ctx context.Context) (map[int]Meta, error) {
 	for {
 		n.mu.Lock()
-		v, ch, closing := n.v, n.changed, n.closing
+		v, ch, closing, stopErr := n.v, n.changed, n.closing, n.stopErr
 		if closing {
 			n.mu.Unlock()
 			return nil, ErrClosed
+		}
+		if stopErr != nil {
+			// A replica that lost its race never passes the barrier,
+			// even before OnStop has run.
+			n.mu.Unlock()
+			return nil, stopErr
 		}
 		if v.firstFail != nil {
 			err := v.firstFail
