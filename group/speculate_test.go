@@ -278,8 +278,9 @@ func (rt *diesWhenRunning) RunPack(ctx context.Context, task PackTask) (PackResu
 	// The pack's replicas share one channel; the one whose worker runs
 	// closes it.
 	key := fmt.Sprintf("%s/%d", task.Group, task.Pack.Index)
+	// The worker that runs removes it; a loser stopped at the barrier
+	// must not, or the winner's worker would find no channel to close.
 	ch, _ := holding.LoadOrStore(key, make(chan struct{}))
-	defer holding.CompareAndDelete(key, ch)
 	running := ch.(chan struct{})
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -134,3 +134,34 @@ func TestDeclareWinner(t *testing.T) {
 	default:
 	}
 }
+
+// A losing replica that finishes (its node says done as it stops) before
+// the arbiter has declared the winner must not count for the pack: the
+// arbiter would otherwise announce the loser as the pack's owner, and the
+// winner would be told to stop. The winner's own done counts once it is
+// declared, whether the declaration or the done comes first.
+func TestViewArbitratedLoserDoneDoesNotCount(t *testing.T) {
+	v := newView("g", 2, true, slog.New(slog.DiscardHandler))
+	v.alive("p0a", "127.0.0.1:1", Meta{Group: "g", Pack: 0})
+	v.alive("p0b", "127.0.0.1:2", Meta{Group: "g", Pack: 0, Replica: 1})
+	v.nodeDone("p0a", 0) // the loser, preempted, says done
+	if v.done[0] || v.last[0] != "" || v.ready {
+		t.Fatalf("a loser's done counted for pack 0: done %v last %q ready %v", v.done[0], v.last[0], v.ready)
+	}
+	v.declare(0, "p0b")
+	v.nodeDone("p1a", 1) // pack 1's winner finished before this view saw it
+	if v.done[1] || v.ready {
+		t.Fatal("an undeclared replica's done counted for pack 1")
+	}
+	v.declare(1, "p1a")
+	if !v.done[1] || !v.ready {
+		t.Fatalf("pack 1's declared winner was done: done %v ready %v", v.done[1], v.ready)
+	}
+	owners := map[int]string{}
+	for _, mb := range v.owners() {
+		owners[mb.meta.Pack] = mb.name
+	}
+	if want := map[int]string{0: "p0b", 1: "p1a"}; !maps.Equal(owners, want) {
+		t.Fatalf("owners %v, want %v", owners, want)
+	}
+}

@@ -128,10 +128,8 @@ func (v *view) learn(name, addr string, m Meta) {
 	if v.arbitrated && v.winner[m.Pack] == "" {
 		v.winner[m.Pack] = name
 	}
-	if mb, ok := v.nodes[name]; ok {
-		if mb.alive {
-			v.alive(name, mb.addr, mb.meta) // now perhaps the winner
-		}
+	if _, ok := v.nodes[name]; ok {
+		v.countWinner(name) // now perhaps the winner
 		return
 	}
 	if m.Done {
@@ -150,11 +148,21 @@ func (v *view) declare(p int, name string) bool {
 	}
 	if v.winner[p] == "" {
 		v.winner[p] = name
-		if mb, ok := v.nodes[name]; ok && mb.alive {
-			v.alive(name, mb.addr, mb.meta)
-		}
+		v.countWinner(name)
 	}
 	return v.winner[p] == name
+}
+
+// countWinner lets a known node's claim count again once it may have
+// been declared its pack's winner: as alive, or as done if it finished.
+func (v *view) countWinner(name string) {
+	switch mb := v.nodes[name]; {
+	case mb == nil:
+	case mb.alive:
+		v.alive(name, mb.addr, mb.meta)
+	case mb.done:
+		v.nodeDone(name, mb.meta.Pack)
+	}
 }
 
 // takeClaims returns the claims seen since the last call.
@@ -270,6 +278,12 @@ func (v *view) nodeDone(name string, pack int) {
 	mb.done = true
 	p := mb.meta.Pack
 	if p == ObserverPack || p < 0 || p >= v.packs {
+		return
+	}
+	if v.arbitrated && v.winner[p] != name {
+		// A replica not (yet) declared the pack's owner: a loser says
+		// done as it stops, and that must not stand for the pack.
+		// declare counts the winner's done once it is declared.
 		return
 	}
 	if v.owner[p] == name {
