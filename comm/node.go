@@ -107,7 +107,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		Timing: cfg.Membership, Logger: cfg.Logger, Arbitrated: cfg.Arbitrated, AwaitAnnouncement: cfg.AwaitReady,
 		OnStop: func(err error) { n.fail(-1, err) },
 		OnPackFailed: func(pack int, err error) {
-			n.fail(pack, fmt.Errorf("pack %d failed: %w", pack, err))
+			n.fail(-1, fmt.Errorf("pack %d failed: %w", pack, err))
 		},
 	})
 	if err != nil {
@@ -206,10 +206,14 @@ func (n *Node) local(rank int) bool { return rank >= n.lo && rank < n.hi }
 
 // fail stops the node because the group failed: every pending and later
 // operation returns err, and the node's Context is cancelled with it. The
-// first failure wins; failures while closing are ignored. When the failure
-// is about another pack (it died, left, or its connection broke), the node
-// also announces it to the whole group, so that every pack stops on the
-// same cause even if only this one saw it.
+// first failure wins; failures while closing are ignored. When pack >= 0
+// names another pack whose failure this node found on a data connection
+// (unreachable, broken, a protocol error), the node also announces it to
+// the whole group, so that every pack stops on the same cause even if only
+// this one saw it. A failure the membership reported is passed with pack
+// -1: memberlist's gossip, or the announcement it came from, already
+// reaches every member, and echoing it from every pack would send P*(P-1)
+// messages at once.
 func (n *Node) fail(pack int, err error) {
 	n.mu.Lock()
 	if n.failed != nil || n.closing {
