@@ -75,7 +75,10 @@ func (c *Comm) Granularity() int { return c.node.cfg.Granularity }
 // (above Config.EagerLimit, or when the receiver has much unconsumed data)
 // waits until the receiver has asked for it and its bytes have been
 // written. Send blocks while the connection is congested; ctx bounds every
-// wait.
+// wait but one: once the receiver has asked for a large message, its bytes
+// are written in full whatever ctx says (the receiver waits for them, and
+// the buffer must not be read after Send returns), and Send reports it
+// sent. Only the group failing or the connection breaking cuts that short.
 func (c *Comm) Send(ctx context.Context, dst, tag int, data []byte) error {
 	finish, err := c.post(ctx, dst, tag, data)
 	if err != nil {

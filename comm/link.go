@@ -29,12 +29,13 @@ type link struct {
 	peerPack int
 	outgoing bool
 
-	data   chan outFrame // application frames; bounded: back-pressure
-	ctrlMu sync.Mutex
-	ctrl   []outFrame    // control frames, written first
-	ctrlC  chan struct{} // signals ctrl has frames
-	stop   chan struct{} // closed by close
-	once   sync.Once
+	data    chan outFrame // application frames; bounded: back-pressure
+	ctrlMu  sync.Mutex
+	ctrl    []outFrame    // control frames, written first
+	ctrlC   chan struct{} // signals ctrl has frames
+	stop    chan struct{} // closed by close
+	written chan struct{} // closed when the writer has stopped
+	once    sync.Once
 
 	mu        sync.Mutex
 	eagerOut  map[pair]int           // sender: eager bytes not yet credited
@@ -108,7 +109,7 @@ const dataQueue = 16
 func newLink(n *Node, conn transport.Conn, pack int, outgoing bool) *link {
 	return &link{
 		node: n, conn: conn, peerPack: pack, outgoing: outgoing,
-		data: make(chan outFrame, dataQueue), ctrlC: make(chan struct{}, 1), stop: make(chan struct{}),
+		data: make(chan outFrame, dataQueue), ctrlC: make(chan struct{}, 1), stop: make(chan struct{}), written: make(chan struct{}),
 		eagerOut: map[pair]int{}, waitCTS: map[uint64]*pendingRTS{}, announced: map[uint64]*rendezvous{},
 		transfers: map[uint64]*transfer{}, credit: map[pair]int{},
 	}
@@ -182,6 +183,7 @@ func (l *link) stopErr() error {
 // writeLoop writes control frames first, then application frames, as
 // many as are queued in one WriteFrames (one writev on TCP).
 func (l *link) writeLoop() {
+	defer close(l.written)
 	var batch []outFrame
 	var frames []transport.Frame
 	for {
@@ -597,34 +599,48 @@ func (l *link) streamData(ctx context.Context, cts chan struct{}, stream uint16,
 	case <-l.node.ctx.Done():
 		return 0, context.Cause(l.node.ctx)
 	}
+	// The receiver has asked for the bytes and waits for them, and the
+	// writer reads data until the last chunk is written: from here on the
+	// chunks go out whatever ctx says, and this returns once the writer is
+	// done with data, so it is the caller's again. Only the link or the
+	// group ending stops them sooner (after a group failure, what the
+	// writer still reads goes nowhere that counts).
 	chunk := min(l.node.cfg.ChunkSize, l.conn.MaxFrame())
 	wireBytes := 0
-	var last chan error
+	var queued chan error // sent of the last chunk queued: the writer keeps their order
 	for off := 0; off < len(data); off += chunk {
 		part := data[off:min(off+chunk, len(data))]
 		payload, codec := l.node.compress(part)
-		f := outFrame{stream: stream, payload: payload, h: wire.Header{
+		sent := make(chan error, 1)
+		f := outFrame{stream: stream, payload: payload, sent: sent, h: wire.Header{
 			Kind: wire.KindData, Flags: uint8(codec), Src: int32(src), Dst: int32(dst), MsgID: id,
 			Offset: uint64(off), Size: uint64(len(data)),
 		}}
-		if off+chunk >= len(data) {
-			last = make(chan error, 1)
-			f.sent = last
-		}
-		if err := l.enqueue(ctx, f); err != nil {
+		if err := l.enqueue(context.Background(), f); err != nil {
+			l.awaitWritten(queued)
 			return wireBytes, err
 		}
+		queued = sent
 		wireBytes += len(payload)
 	}
+	return wireBytes, l.awaitWritten(queued)
+}
+
+// awaitWritten waits until the writer has written (or failed) the frame
+// whose sent channel is queued, and so every frame queued before it, or
+// until the writer has stopped or the group has failed. A nil queued
+// returns at once.
+func (l *link) awaitWritten(queued chan error) error {
+	if queued == nil {
+		return nil
+	}
 	select {
-	case err := <-last:
-		return wireBytes, err
-	case <-ctx.Done():
-		return wireBytes, context.Cause(ctx)
-	case <-l.stop:
-		return wireBytes, l.stopErr()
+	case err := <-queued:
+		return err
+	case <-l.written:
+		return l.stopErr()
 	case <-l.node.ctx.Done():
-		return wireBytes, context.Cause(l.node.ctx)
+		return context.Cause(l.node.ctx)
 	}
 }
 
