@@ -447,13 +447,11 @@ func (l *link) checkRanks(h wire.Header) error {
 	return nil
 }
 
-// decode returns a frame's payload uncompressed, into dst if given.
+// decode returns a frame's payload uncompressed: an uncompressed one as
+// it is, a compressed one decompressed into dst if given (chunks land in
+// place; land copies uncompressed chunks itself).
 func (l *link) decode(h wire.Header, payload, dst []byte) ([]byte, error) {
 	if h.Codec() == wire.CodecNone {
-		if dst != nil {
-			copy(dst, payload)
-			return dst[:len(payload)], nil
-		}
 		return payload, nil
 	}
 	limit := int(h.Size)
