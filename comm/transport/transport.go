@@ -167,6 +167,3 @@ func NewWithConfig(name string, cfg Config) (Transport, error) {
 	}
 	return nil, fmt.Errorf("transport: unknown transport %q (want tcp, sctp or auto)", name)
 }
-
-// Names lists the transport names New accepts.
-func Names() []string { return []string{"tcp", "sctp", "auto"} }
