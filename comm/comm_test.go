@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/volley-run/volley/comm/internal/leakcheck"
 	"github.com/volley-run/volley/comm/transport"
 )
 
@@ -25,25 +24,12 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		if err := findLeaks(10 * time.Second); err != nil {
+		if err := leakcheck.Find(10 * time.Second); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)
 			code = 1
 		}
 	}
 	os.Exit(code)
-}
-
-// findLeaks polls goleak until no unexpected goroutine is left or timeout
-// passes, and returns the last error.
-func findLeaks(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := goleak.Find()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 var testSecret = []byte("0123456789abcdef-test-secret")

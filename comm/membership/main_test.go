@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/volley-run/volley/comm/internal/leakcheck"
 )
 
 // TestMain fails the run if any goroutine outlives the tests. memberlist's
@@ -18,23 +18,10 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if code == 0 {
-		if err := findLeaks(10 * time.Second); err != nil {
+		if err := leakcheck.Find(10 * time.Second); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)
 			code = 1
 		}
 	}
 	os.Exit(code)
-}
-
-// findLeaks polls goleak until no unexpected goroutine is left or
-// timeout passes, and returns the last error.
-func findLeaks(timeout time.Duration, opts ...goleak.Option) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := goleak.Find(opts...)
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/volley-run/volley/comm/internal/leakcheck"
 	"go.uber.org/goleak"
 )
 
@@ -510,7 +511,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	c.closePack(2) // leaves a pending failure (DoneGrace) at the others
 	c.closeAll()
 	tm := c.timingOrDefault()
-	if err := findLeaks(time.Duration(tm.AwarenessMaxMultiplier)*tm.ProbeInterval+time.Second, before); err != nil {
+	if err := leakcheck.Find(time.Duration(tm.AwarenessMaxMultiplier)*tm.ProbeInterval+time.Second, before); err != nil {
 		t.Fatal(err)
 	}
 }
