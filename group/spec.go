@@ -93,17 +93,26 @@ func (s Spec) Validate() error {
 	return nil
 }
 
+// ReadyBound is the start-up bound a group of this spec gets:
+// ReadyTimeout, 0 meaning DefaultReadyTimeout, at most Timeout (0 meaning
+// DefaultTimeout).
+func (s Spec) ReadyBound() time.Duration {
+	d, total := s.ReadyTimeout, s.Timeout
+	if d == 0 {
+		d = DefaultReadyTimeout
+	}
+	if total == 0 {
+		total = DefaultTimeout
+	}
+	return min(d, total)
+}
+
 // withDefaults returns s with zero fields filled in and g clamped to N.
 func (s Spec) withDefaults() Spec {
 	if s.Timeout == 0 {
 		s.Timeout = DefaultTimeout
 	}
-	if s.ReadyTimeout == 0 {
-		s.ReadyTimeout = DefaultReadyTimeout
-	}
-	if s.ReadyTimeout > s.Timeout {
-		s.ReadyTimeout = s.Timeout
-	}
+	s.ReadyTimeout = s.ReadyBound()
 	if s.Granularity > s.Workers {
 		s.Granularity = s.Workers
 	}

@@ -209,7 +209,7 @@ func newLocalRuntime(ctx context.Context, g *globalFlags, f *runFlags, log *slog
 	if err != nil {
 		return nil, usageErr(err)
 	}
-	bound := readyTimeout(f)
+	bound := group.Spec{Timeout: f.timeout, ReadyTimeout: f.readyTimeout}.ReadyBound()
 	probeCtx, cancel := context.WithTimeout(ctx, bound)
 	err = rt.Probe(probeCtx)
 	timedOut := probeCtx.Err() != nil && ctx.Err() == nil
@@ -219,20 +219,6 @@ func newLocalRuntime(ctx context.Context, g *globalFlags, f *runFlags, log *slog
 		return nil, probeErr(err, timedOut, bound)
 	}
 	return rt, nil
-}
-
-// readyTimeout is the start-up bound the group gets: --ready-timeout, 0
-// meaning group.DefaultReadyTimeout, at most --timeout (as group.Spec
-// fills them in).
-func readyTimeout(f *runFlags) time.Duration {
-	d, total := f.readyTimeout, f.timeout
-	if d == 0 {
-		d = group.DefaultReadyTimeout
-	}
-	if total == 0 {
-		total = group.DefaultTimeout
-	}
-	return min(d, total)
 }
 
 // probeErr words a failed probe of the worker binary: a binary that cannot
