@@ -21,7 +21,7 @@ type batch struct {
 	tasks   []group.PackTask
 	filled  []bool // by pack: its task arrived
 	arrived int
-	expiry  *time.Timer
+	expiry  *time.Timer   // fails the batch at the ready deadline; nil without one
 	ready   chan struct{} // closed once ids or err is set
 	ids     []string
 	err     error
@@ -40,7 +40,9 @@ func (r *Runtime) joinGroup(ctx context.Context, task group.PackTask) (string, e
 	if b == nil {
 		b = &batch{tasks: make([]group.PackTask, packs), filled: make([]bool, packs), ready: make(chan struct{})}
 		r.batches[task.Group] = b
-		b.expiry = time.AfterFunc(time.Until(task.ReadyDeadline), func() { r.expire(task.Group, b) })
+		if !task.ReadyDeadline.IsZero() { // zero: no start-up bound, as in group.ExecPack
+			b.expiry = time.AfterFunc(time.Until(task.ReadyDeadline), func() { r.expire(task.Group, b) })
+		}
 	}
 	if b.filled[task.Pack.Index] {
 		r.mu.Unlock()
@@ -51,7 +53,9 @@ func (r *Runtime) joinGroup(ctx context.Context, task group.PackTask) (string, e
 	last := b.arrived == packs
 	if last {
 		delete(r.batches, task.Group)
-		b.expiry.Stop()
+		if b.expiry != nil {
+			b.expiry.Stop()
+		}
 	}
 	r.mu.Unlock()
 	if last {
