@@ -1,7 +1,6 @@
 package membership
 
 import (
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -16,12 +15,5 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChildNode())
 	}
-	code := m.Run()
-	if code == 0 {
-		if err := leakcheck.Find(10 * time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(leakcheck.Run(m, 10*time.Second))
 }

@@ -5,6 +5,9 @@
 package leakcheck
 
 import (
+	"fmt"
+	"os"
+	"testing"
 	"time"
 
 	"go.uber.org/goleak"
@@ -21,4 +24,18 @@ func Find(timeout time.Duration, opts ...goleak.Option) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Run runs a package's tests and, if they pass, fails the run (exit code
+// 1) when Find still sees a leaked goroutine after timeout. A TestMain
+// calls os.Exit(leakcheck.Run(m, timeout)).
+func Run(m *testing.M, timeout time.Duration) int {
+	code := m.Run()
+	if code == 0 {
+		if err := Find(timeout); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	return code
 }
