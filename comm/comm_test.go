@@ -22,14 +22,7 @@ import (
 // just left can take seconds), so leaks are polled for a while, as in
 // package membership.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := leakcheck.Find(10 * time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(leakcheck.Run(m, 10*time.Second))
 }
 
 var testSecret = []byte("0123456789abcdef-test-secret")
@@ -94,6 +87,18 @@ func (cl *cluster) close() {
 		go func() { defer wg.Done(); n.Close(ctx) }()
 	}
 	wg.Wait()
+}
+
+// connect sends one small message from rank src to rank dst with tag and
+// receives it, so that the connection from src's pack to dst's is open.
+func connect(ctx context.Context, t *testing.T, cl *cluster, src, dst, tag int) {
+	t.Helper()
+	if err := cl.comms[src].Send(ctx, dst, tag, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.comms[dst].Recv(ctx, src, tag); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func testCtx(t *testing.T, d time.Duration) context.Context {
@@ -379,12 +384,7 @@ func TestPackFailureCancelsGroup(t *testing.T) {
 	ctx := testCtx(t, 30*time.Second)
 	// Connect pack 0 and pack 2, then "kill" pack 2: its sockets close
 	// without a goodbye.
-	if err := cl.comms[0].Send(ctx, 4, 0, []byte("hi")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.comms[4].Recv(ctx, 0, 0); err != nil {
-		t.Fatal(err)
-	}
+	connect(ctx, t, cl, 0, 4, 0)
 	recvErr := make(chan error, 1)
 	go func() { _, err := cl.comms[2].Recv(ctx, 5, 0); recvErr <- err }()
 	killed := time.Now()

@@ -14,12 +14,7 @@ import (
 func TestSendToDepartedPack(t *testing.T) {
 	cl := startCluster(t, 3, 1, nil)
 	ctx := testCtx(t, 30*time.Second)
-	if err := cl.comms[0].Send(ctx, 1, 0, []byte("hi")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.comms[1].Recv(ctx, 0, 0); err != nil {
-		t.Fatal(err)
-	}
+	connect(ctx, t, cl, 0, 1, 0)
 	for _, p := range []int{1, 2} {
 		if err := cl.nodes[p].Close(ctx); err != nil {
 			t.Fatal(err)

@@ -45,12 +45,7 @@ func TestAbandonedSendLeavesNoPhantom(t *testing.T) {
 func TestCTSForWithdrawnMessageIsSkipped(t *testing.T) {
 	cl := startCluster(t, 2, 1, nil)
 	ctx := testCtx(t, 30*time.Second)
-	if err := cl.comms[0].Send(ctx, 1, 1, []byte("connect")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.comms[1].Recv(ctx, 0, 1); err != nil {
-		t.Fatal(err)
-	}
+	connect(ctx, t, cl, 0, 1, 1)
 	// An announcement rank 0 never made (or has forgotten).
 	l := inLink(t, cl.nodes[1], 0)
 	rts := wire.Header{Kind: wire.KindRTS, Src: 0, Dst: 1, Tag: 1, MsgID: 1 << 60, Size: 1 << 20}
