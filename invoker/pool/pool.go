@@ -110,7 +110,8 @@ func New(cfg Config) *Pool {
 
 // RunPack runs one pack in an idle container if there is one (resuming
 // it if it was paused), else in a new one. The container goes back to the
-// pool only if the pack ended cleanly.
+// pool only if the pack ended cleanly and did not lose a race (a
+// preempted replica's container is stopped, even if it answered).
 func (p *Pool) RunPack(ctx context.Context, task group.PackTask) (group.PackResult, error) {
 	t0 := time.Now()
 	e, kind, err := p.acquire(ctx, task.Group)
@@ -145,7 +146,13 @@ func (p *Pool) RunPack(ctx context.Context, task group.PackTask) (group.PackResu
 		p.release(e, false)
 		return group.PackResult{Container: info}, fmt.Errorf("container %s: answer is not a pack result: %w", e.sb.ID(), err)
 	}
-	p.release(e, true)
+	if errors.Is(context.Cause(ctx), group.ErrPreempted) {
+		// It answered just as it lost its race (its HTTP answer beat the
+		// cancellation): a loser never goes back to the pool.
+		p.preempt(e)
+	} else {
+		p.release(e, true)
+	}
 	res.Container = info
 	return res, nil
 }
