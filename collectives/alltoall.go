@@ -130,11 +130,9 @@ func (c *Collectives) AllToAllv(ctx context.Context, send, recv [][]byte) (err e
 		if src == me || !direct(len(r)) {
 			continue
 		}
-		b, err := x.recvN(ctx, src, phPiece, -1, len(r))
-		if err != nil {
+		if err := x.recvInto(ctx, src, phPiece, -1, r); err != nil {
 			return err
 		}
-		copy(r, b)
 	}
 	if err := x.allToAllSmall(ctx, small, recv, direct); err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/volley-run/volley/comm"
 )
 
 // opID names an operation; it is part of every tag the operation uses.
@@ -157,6 +159,38 @@ func (x *call) recv(ctx context.Context, src int, ph phase, round int) ([]byte, 
 		return nil, x.errf(ph, round, "recv from %d: %w", src, err)
 	}
 	return b, nil
+}
+
+// bufferedReceiver is a Comm that can land a large message in a buffer the
+// caller gives (comm.Comm does, for messages that travel by rendezvous
+// between containers), sparing an allocation and a copy.
+type bufferedReceiver interface {
+	RecvInto(ctx context.Context, src, tag int, buf []byte) (comm.Message, error)
+}
+
+// recvInto receives a message of exactly len(dst) bytes from src into dst:
+// straight into it when the Comm can, else by copying what arrived.
+func (x *call) recvInto(ctx context.Context, src int, ph phase, round int, dst []byte) error {
+	var b []byte
+	if r, ok := x.c.comm.(bufferedReceiver); ok {
+		m, err := r.RecvInto(ctx, src, x.tag(ph), dst)
+		if err != nil {
+			return x.errf(ph, round, "recv from %d: %w", src, err)
+		}
+		b = m.Data
+	} else {
+		var err error
+		if b, err = x.recv(ctx, src, ph, round); err != nil {
+			return err
+		}
+	}
+	if len(b) != len(dst) {
+		return x.errf(ph, round, "from %d: got %d bytes, want %d: %w", src, len(b), len(dst), ErrMismatch)
+	}
+	if len(b) > 0 && &b[0] != &dst[0] {
+		copy(dst, b)
+	}
+	return nil
 }
 
 // recvN receives a message from src and checks its length.
