@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"unsafe"
 )
 
 // entry is what the radix sort moves: the key in two words, with the
@@ -23,19 +24,46 @@ type entry struct {
 // entry has the same byte there) and recurses into the sub-buckets; buckets
 // of fewer than smallBucket entries are finished by a comparison sort of
 // the entries. It panics when b holds 2^32 records or more.
-func SortIndex(b []byte) []uint32 {
+func SortIndex(b []byte) []uint32 { return SortIndexWith(b, nil) }
+
+// ScratchBytes is the working memory SortIndexWith needs to sort n
+// records without allocating.
+func ScratchBytes(n int) int { return 2 * n * entryBytes }
+
+// entryBytes is the size of an entry.
+const entryBytes = int(unsafe.Sizeof(entry{}))
+
+// SortIndexWith is SortIndex working in scratch when it holds at least
+// ScratchBytes(len(b)/Size) bytes (else it allocates, as SortIndex does):
+// a caller with a large buffer it no longer needs spares itself that much
+// fresh memory, which in a VM can cost more than the sort. The returned
+// order then lives in scratch, which the caller must leave alone while it
+// uses the order.
+func SortIndexWith(b, scratch []byte) []uint32 {
 	n := len(b) / Size
 	if uint64(n) > math.MaxUint32 {
 		panic(fmt.Sprintf("records.SortIndex: %d records, at most %d", n, uint64(math.MaxUint32)))
 	}
-	a := make([]entry, n)
+	if n == 0 {
+		return []uint32{}
+	}
+	var a, tmp []entry
+	var order []uint32
+	if len(scratch) >= ScratchBytes(n) && uintptr(unsafe.Pointer(unsafe.SliceData(scratch)))%unsafe.Alignof(entry{}) == 0 {
+		// entry holds no pointers, so the bytes can be viewed as
+		// entries; the order goes where tmp was, once it is dead.
+		all := unsafe.Slice((*entry)(unsafe.Pointer(unsafe.SliceData(scratch))), 2*n)
+		a, tmp = all[:n:n], all[n:]
+		order = unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(tmp))), n)
+	} else {
+		a, tmp, order = make([]entry, n), make([]entry, n), make([]uint32, n)
+	}
 	for i := range a {
 		r := b[i*Size : i*Size+KeySize]
 		lo := uint64(binary.BigEndian.Uint16(r[8:10]))
 		a[i] = entry{hi: binary.BigEndian.Uint64(r[0:8]), lo: lo<<32 | uint64(i)}
 	}
-	msd(a, make([]entry, n), 0)
-	order := make([]uint32, n)
+	msd(a, tmp, 0)
 	for i, e := range a {
 		order[i] = uint32(e.lo)
 	}

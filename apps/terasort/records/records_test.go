@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"hash/crc32"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
+	"unsafe"
 )
 
 func TestBinaryLayout(t *testing.T) {
@@ -186,6 +188,43 @@ func TestWriteOrdered(t *testing.T) {
 	}
 	if !bytes.Equal(w.Bytes(), referenceSort(b)) {
 		t.Fatal("WriteOrdered output is not the sorted records")
+	}
+}
+
+// TestSortIndexWithScratch checks that SortIndexWith gives SortIndex's
+// order whether it sorts in the scratch (which the order then lives in)
+// or has to allocate: scratch too small, or not aligned for entries.
+func TestSortIndexWithScratch(t *testing.T) {
+	b := make([]byte, 5000*Size)
+	Generate(b, 0, 12, Binary)
+	for i := 0; i < 100; i++ { // equal keys must keep their input order
+		copy(b[(2*i+1)*Size:(2*i+1)*Size+KeySize], b[0:KeySize])
+	}
+	want := SortIndex(b)
+	n := len(b) / Size
+	big := make([]byte, ScratchBytes(n)+8)
+	for _, c := range []struct {
+		name    string
+		scratch []byte
+		inside  bool
+	}{
+		{"fits", big[:ScratchBytes(n)], true},
+		{"too small", big[:ScratchBytes(n)-1], false},
+		{"misaligned", big[1:], false},
+		{"nil", nil, false},
+	} {
+		order := SortIndexWith(b, c.scratch)
+		if !slices.Equal(order, want) {
+			t.Fatalf("%s: order differs from SortIndex's", c.name)
+		}
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(order)))
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(big)))
+		if got := p >= lo && p < lo+uintptr(len(big)); got != c.inside {
+			t.Fatalf("%s: order inside the scratch = %v, want %v", c.name, got, c.inside)
+		}
+	}
+	if got := SortIndexWith(nil, big); len(got) != 0 {
+		t.Fatalf("no records: order %v", got)
 	}
 }
 
