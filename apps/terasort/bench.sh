@@ -47,7 +47,10 @@ runonce() {
 	local t0 t1
 	t0=$(now)
 	if ! "$@" >"$work/$name.log" 2>"$work/$name.err"; then
-		echo "$name: run failed: $(tail -c 300 "$work/$name.err")" >&2
+		local keep
+		keep=$(mktemp "${TMPDIR:-/tmp}/terasort-bench-$name-failed.XXXXXX")
+		cat "$work/$name.err" "$work/$name.log" >"$keep"
+		echo "$name: run failed (whole output kept in $keep): $(tail -c 300 "$work/$name.err")" >&2
 		echo failed >"$work/$name.round"
 		rm -rf "$out"
 		return
