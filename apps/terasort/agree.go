@@ -73,13 +73,13 @@ func bcastOutcome(ctx context.Context, col *collectives.Collectives, payload []b
 }
 
 // sampleMessage is what a rank sends rank 0 to pick the splitters: a 0
-// and its sample keys, or a 1 and why it could not load its share.
-func sampleMessage(data []byte, samples int, loadErr error) []byte {
+// and its sample keys, or a 1 and why it could not read its share.
+func sampleMessage(keys []records.Key, loadErr error) []byte {
 	if loadErr != nil {
 		return append([]byte{1}, loadErr.Error()...)
 	}
 	msg := []byte{0}
-	for _, k := range Sample(data, samples) {
+	for _, k := range keys {
 		msg = append(msg, k.Bytes()...)
 	}
 	return msg

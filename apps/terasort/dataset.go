@@ -154,53 +154,73 @@ func OpenInput(path string) (Input, error) {
 	return in, nil
 }
 
-// headroom: a buffer of n records that Read or load returns has room for
-// n/headroom more, never touched (so it costs address space, not memory),
-// which lets the job receive its shuffle, about as large, into it.
-const headroom = 8
-
-// recordBuffer returns a buffer of n records with headroom.
-func recordBuffer(n int64) []byte {
-	size := n * records.Size
-	return make([]byte, size, size+size/headroom)
+// Reader reads records of an Input by their number in its sequence,
+// keeping the files it has read from open until Close.
+type Reader struct {
+	in    Input
+	files []*os.File // by index in in.Files; nil until first read
 }
 
-// Read returns records [lo, hi) of the input's sequence, in a buffer with
-// headroom.
-func (in Input) Read(lo, hi int64) ([]byte, error) {
-	if lo < 0 || hi > in.Records || lo > hi {
-		return nil, fmt.Errorf("records [%d,%d) out of range [0,%d)", lo, hi, in.Records)
+// Open returns a Reader of the input.
+func (in Input) Open() *Reader {
+	return &Reader{in: in, files: make([]*os.File, len(in.Files))}
+}
+
+// ReadAt fills dst, a whole number of records, with records first,
+// first+1, ... of the input's sequence, across file boundaries.
+func (r *Reader) ReadAt(dst []byte, first int64) error {
+	n, err := records.Count(dst)
+	if err != nil {
+		return err
 	}
-	buf := recordBuffer(hi - lo)
-	at := int64(0) // index of the first record of the current file
-	out := buf
-	for _, f := range in.Files {
+	lo, hi := first, first+int64(n)
+	if lo < 0 || hi > r.in.Records {
+		return fmt.Errorf("records [%d,%d) out of range [0,%d)", lo, hi, r.in.Records)
+	}
+	at := int64(0) // number of the first record of file i
+	for i, f := range r.in.Files {
 		flo, fhi := max(lo, at), min(hi, at+f.Records)
+		fileStart := at
 		at += f.Records
 		if flo >= fhi {
 			continue
 		}
-		if err := readAt(f.Path, out[:(fhi-flo)*records.Size], (flo-(at-f.Records))*records.Size); err != nil {
-			return nil, err
+		if err := r.readFile(i, dst[:(fhi-flo)*records.Size], (flo-fileStart)*records.Size); err != nil {
+			return err
 		}
-		out = out[(fhi-flo)*records.Size:]
+		dst = dst[(fhi-flo)*records.Size:]
 	}
-	return buf, nil
+	return nil
 }
 
-func readAt(path string, dst []byte, off int64) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("input: %w", err)
+func (r *Reader) readFile(i int, dst []byte, off int64) error {
+	path := r.in.Files[i].Path
+	if r.files[i] == nil {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("input: %w", err)
+		}
+		r.files[i] = f
 	}
-	defer f.Close()
-	if _, err := f.ReadAt(dst, off); err != nil {
+	if _, err := r.files[i].ReadAt(dst, off); err != nil {
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("input %s: shorter than when listed (truncated while reading?)", path)
 		}
 		return fmt.Errorf("input %s: %w", path, err)
 	}
 	return nil
+}
+
+// Close closes the files the reader opened.
+func (r *Reader) Close() error {
+	var errs []error
+	for i, f := range r.files {
+		if f != nil {
+			errs = append(errs, f.Close())
+			r.files[i] = nil
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // share returns the records [lo, hi) of total that rank r of n handles:

@@ -6,17 +6,15 @@ import (
 	"github.com/volley-run/volley/apps/terasort/records"
 )
 
-// Sample returns up to k keys of the records in b, evenly spaced (all of
-// them when b holds k records or fewer).
-func Sample(b []byte, k int) []records.Key {
-	n := len(b) / records.Size
-	k = min(k, n)
-	keys := make([]records.Key, k)
-	for i := range keys {
-		j := int(int64(i) * int64(n) / int64(k))
-		keys[i] = records.KeyOf(b[j*records.Size:])
+// samplePositions returns the positions of up to k of n records, evenly
+// spaced (all of them when n <= k), in increasing order.
+func samplePositions(n int64, k int) []int64 {
+	k = int(min(int64(k), n))
+	pos := make([]int64, k)
+	for i := range pos {
+		pos[i] = int64(i) * n / int64(k)
 	}
-	return keys
+	return pos
 }
 
 // Splitters picks the n-1 keys that cut the sorted samples into n ranges of
@@ -83,31 +81,51 @@ func (t *destTable) dest(key records.Key) int {
 	return lo + Dest(t.splitters[lo:hi], key)
 }
 
-// Partition orders the records of b by destination rank (stable within a
-// rank) into one new buffer and returns it with the byte range of each
-// rank's records: rank j's are out[bounds[j]:bounds[j+1]].
-func Partition(b []byte, splitters []records.Key) (out []byte, bounds []int) {
+// Partitioner orders records by destination rank, one batch after
+// another, reusing its working memory.
+type Partitioner struct {
+	find   func(records.Key) int
+	ranks  int
+	dest   []int32 // destination of each record of the current batch
+	counts []int
+}
+
+// NewPartitioner returns a partitioner for the ranks the splitters
+// define (len(splitters)+1), which will partition about total records in
+// all (a hint: past 65536 it builds a table that places most keys
+// without a search).
+func NewPartitioner(splitters []records.Key, total int64) *Partitioner {
+	p := &Partitioner{ranks: len(splitters) + 1, counts: make([]int, len(splitters)+1)}
+	p.find = func(k records.Key) int { return Dest(splitters, k) }
+	if len(splitters) < 1<<16-1 && total > 1<<16 {
+		p.find = newDestTable(splitters).dest
+	}
+	return p
+}
+
+// Partition writes the records of b to dst (at least as long) ordered by
+// destination rank, stable within a rank, and returns the byte range of
+// each rank's records: rank j's are dst[bounds[j]:bounds[j+1]].
+func (p *Partitioner) Partition(dst, b []byte) (bounds []int) {
 	n := len(b) / records.Size
-	dest := make([]int32, n)
-	counts := make([]int, len(splitters)+1)
-	find := func(k records.Key) int { return Dest(splitters, k) }
-	if len(splitters) < 1<<16-1 && n > 1<<16 {
-		find = newDestTable(splitters).dest
+	if cap(p.dest) < n {
+		p.dest = make([]int32, n)
 	}
+	dest := p.dest[:n]
+	clear(p.counts)
 	for i := range dest {
-		d := find(records.KeyOf(b[i*records.Size:]))
+		d := p.find(records.KeyOf(b[i*records.Size:]))
 		dest[i] = int32(d)
-		counts[d]++
+		p.counts[d]++
 	}
-	bounds = make([]int, len(counts)+1)
-	for j, c := range counts {
+	bounds = make([]int, p.ranks+1)
+	for j, c := range p.counts {
 		bounds[j+1] = bounds[j] + c*records.Size
 	}
-	next := slices.Clone(bounds[:len(counts)])
-	out = make([]byte, len(b))
+	next := slices.Clone(bounds[:p.ranks])
 	for i, d := range dest {
-		copy(out[next[d]:next[d]+records.Size], b[i*records.Size:(i+1)*records.Size])
+		copy(dst[next[d]:next[d]+records.Size], b[i*records.Size:(i+1)*records.Size])
 		next[d] += records.Size
 	}
-	return out, bounds
+	return bounds
 }

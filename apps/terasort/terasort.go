@@ -33,6 +33,7 @@ func init() {
 			"output":   "directory to create for the sorted part files and the _SUCCESS marker; must not exist (default: sort in memory, write nothing)",
 			"samples":  "keys each rank samples to pick the partition boundaries (default 1000)",
 			"validate": "re-read and check the output (order, count, checksum) before writing the marker (default true)",
+			"rounds":   fmt.Sprintf("rounds the shuffle streams each rank's share in, holding one round's chunk at a time (default: one per %d MiB of a share, at most %d)", roundBytes>>20, maxRounds),
 		},
 		Check: Check,
 		Run:   Run,
@@ -48,6 +49,24 @@ type options struct {
 	form     records.Form
 	samples  int
 	validate bool
+	rounds   int // 0: roundsFor decides
+}
+
+// Default rounds of the shuffle: one per roundBytes of a rank's share, at
+// most maxRounds (more rounds hold less memory, but each is an
+// AllToAllv, and past about six the chunks no longer hold the sort's
+// working memory).
+const (
+	roundBytes = 4 << 20
+	maxRounds  = 4
+)
+
+// roundsFor is the number of rounds for total records over n ranks.
+func (o options) roundsFor(total int64, n int) int {
+	if o.rounds > 0 {
+		return o.rounds
+	}
+	return int(min(max(ceilDiv(total, int64(n))*records.Size/roundBytes, 1), maxRounds))
 }
 
 func parseOptions(p group.Params) (options, error) {
@@ -81,6 +100,14 @@ func parseOptions(p group.Params) (options, error) {
 	}
 	if o.validate, err = boolParam(p, "validate", true); err != nil {
 		return o, err
+	}
+	if _, given := p["rounds"]; given {
+		if o.rounds, err = p.Int("rounds", 0); err != nil {
+			return o, err
+		}
+		if o.rounds < 1 {
+			return o, fmt.Errorf("%w: rounds must be >= 1, got %d", group.ErrBadSpec, o.rounds)
+		}
 	}
 	return o, nil
 }
@@ -183,30 +210,33 @@ func Run(ctx context.Context, w *group.Worker) (any, error) {
 	res := Result{Rank: me}
 	start := time.Now()
 	clock := start
-	lap := func(dst *float64) {
+	lap := func(dst *float64) { // adds the time since the last lap to *dst
 		now := time.Now()
-		*dst = float64(now.Sub(clock).Microseconds()) / 1000
+		*dst += float64(now.Sub(clock).Microseconds()) / 1000
 		clock = now
 	}
 
-	// Read (or generate) this rank's share; rank 0 makes the output.
-	data, loadErr := load(o, me, n)
+	// Open the input (or the generator) and sample this rank's share;
+	// rank 0 makes the output.
+	src, loadErr := openSource(o)
+	defer src.close()
+	lo, hi := share(src.records, me, n)
+	res.RecordsIn = hi - lo
+	var keys []records.Key
+	if loadErr == nil {
+		keys, loadErr = src.sample(lo, hi, o.samples)
+	}
 	created := false
 	if loadErr == nil && me == 0 && o.output != "" {
 		loadErr = createOutput(o.output)
 		created = loadErr == nil
 	}
-	var inSum records.Checksum
-	if loadErr == nil && o.validate {
-		inSum = records.Sum(data)
-	}
-	res.RecordsIn = int64(len(data) / records.Size)
 	lap(&res.Ms.Read)
 
-	// Sample and agree on the splitters: rank 0 picks them from every
-	// rank's samples; a rank that failed to load says so here, and every
-	// rank stops.
-	msgs, err := gatherAtRoot(ctx, col, sampleMessage(data, o.samples, loadErr))
+	// Agree on the splitters: rank 0 picks them from every rank's
+	// samples; a rank that failed to open or sample its share says so
+	// here, and every rank stops.
+	msgs, err := gatherAtRoot(ctx, col, sampleMessage(keys, loadErr))
 	if err != nil {
 		return nil, fmt.Errorf("gather samples: %w", err)
 	}
@@ -232,29 +262,46 @@ func Run(ctx context.Context, w *group.Worker) (any, error) {
 	if err := col.Barrier(ctx); err != nil {
 		return nil, fmt.Errorf("after the splitters: %w", err)
 	}
-	splitters := decodeKeys(picked)
+	part := NewPartitioner(decodeKeys(picked), hi-lo)
 	lap(&res.Ms.Sample)
 
-	out, bounds := Partition(data, splitters)
-	// The partitioned copy replaces the input, whose buffer receives the
-	// shuffle: fresh memory is slow to touch, and the pieces that arrive
-	// add up to about the input's size.
-	spare := data[:0]
-	data = nil
-	lap(&res.Ms.Partition)
-
-	sorted, err := shuffle(ctx, col, out, bounds, spare)
-	if err != nil {
-		return nil, fmt.Errorf("shuffle: %w", err)
+	// Shuffle in rounds: read a chunk of the share, partition it, and
+	// exchange it, into one buffer that grows to what this rank sorts.
+	// Only a chunk and its partitioned copy are held besides, so a
+	// rank's memory peaks at its share plus two chunks, not twice its
+	// share, and the chunks' memory, touched already, serves every round
+	// and then the sort. (Exchanging a round while the next is read and
+	// partitioned, with a third chunk, was slower: more memory to touch,
+	// and the CPU is busy anyway.)
+	rounds := o.roundsFor(src.records, n)
+	chunk := ceilDiv(ceilDiv(src.records, int64(n)), int64(rounds))
+	work := make([]byte, 2*chunk*records.Size)
+	in, out := work[:chunk*records.Size], work[chunk*records.Size:]
+	var inSum records.Checksum
+	sorted := make([]byte, 0, expectedBytes(src.records, n))
+	for k := range int64(rounds) {
+		clo, chi := min(lo+k*chunk, hi), min(lo+(k+1)*chunk, hi)
+		batch := in[:(chi-clo)*records.Size]
+		readErr := src.read(batch, clo)
+		if readErr == nil && o.validate {
+			inSum.Merge(records.Sum(batch))
+		}
+		lap(&res.Ms.Read)
+		var bounds []int
+		if readErr == nil {
+			bounds = part.Partition(out, batch)
+		}
+		lap(&res.Ms.Partition)
+		if sorted, err = shuffle(ctx, col, out, bounds, readErr, sorted); err != nil {
+			return nil, fmt.Errorf("shuffle round %d of %d: %w", k+1, rounds, err)
+		}
+		lap(&res.Ms.Shuffle)
 	}
 	res.RecordsOut = int64(len(sorted) / records.Size)
 	res.BytesOut = int64(len(sorted))
-	lap(&res.Ms.Shuffle)
 
-	// The partitioned copy, sent, is the sort's working memory: already
-	// touched, so it costs no page faults.
-	order := records.SortIndexWith(sorted, out)
-	out = nil
+	// The chunks' memory is the sort's working memory.
+	order := records.SortIndexWith(sorted, work)
 	lap(&res.Ms.Sort)
 
 	sum := summary{RecordsIn: res.RecordsIn, InSum: inSum, RecordsOut: res.RecordsOut, Unordered: -1}
@@ -314,59 +361,120 @@ func Run(ctx context.Context, w *group.Worker) (any, error) {
 	return res, nil
 }
 
-// load returns rank me's share of the input.
-func load(o options, me, n int) ([]byte, error) {
+// source gives the records of the job's input by number: read from the
+// input files, or generated.
+type source struct {
+	records int64   // in the whole input
+	reader  *Reader // nil when generated
+	seed    uint64
+	form    records.Form
+}
+
+// openSource opens the input the options name, or the generator.
+func openSource(o options) (source, error) {
 	if o.input == "" {
-		lo, hi := share(o.records, me, n)
-		b := recordBuffer(hi - lo)
-		records.Generate(b, uint64(lo), o.seed, o.form)
-		return b, nil
+		return source{records: o.records, seed: o.seed, form: o.form}, nil
 	}
 	in, err := OpenInput(o.input)
 	if err != nil {
-		return nil, err
+		return source{}, err
 	}
-	lo, hi := share(in.Records, me, n)
-	return in.Read(lo, hi)
+	return source{records: in.Records, reader: in.Open()}, nil
 }
 
-// shuffle sends out[bounds[j]:bounds[j+1]] to rank j and returns what every
-// rank sent here, in rank order, in one buffer: spare when it has the
-// capacity, else a new one.
-func shuffle(ctx context.Context, col *collectives.Collectives, out []byte, bounds []int, spare []byte) ([]byte, error) {
+// read fills dst with records first, first+1, ...
+func (s source) read(dst []byte, first int64) error {
+	if s.reader == nil {
+		records.Generate(dst, uint64(first), s.seed, s.form)
+		return nil
+	}
+	return s.reader.ReadAt(dst, first)
+}
+
+// sample returns the keys of up to k records of [lo, hi), evenly spaced.
+func (s source) sample(lo, hi int64, k int) ([]records.Key, error) {
+	rec := make([]byte, records.Size)
+	var keys []records.Key
+	for _, j := range samplePositions(hi-lo, k) {
+		if err := s.read(rec, lo+j); err != nil {
+			return nil, err
+		}
+		keys = append(keys, records.KeyOf(rec))
+	}
+	return keys, nil
+}
+
+func (s source) close() {
+	if s.reader != nil {
+		s.reader.Close() // read-only files: nothing to lose
+	}
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+
+// expectedBytes is what a rank expects to sort, with an eighth more for
+// the splitters' imprecision: capacity that costs address space only, and
+// spares a copy when a rank gets a little more than its share.
+func expectedBytes(total int64, n int) int64 {
+	b := ceilDiv(total, int64(n)) * records.Size
+	return b + b/8
+}
+
+// shuffle sends out[bounds[j]:bounds[j+1]] to rank j and appends what every
+// rank sent here, in rank order, to recv (growing it when it lacks the
+// capacity). A rank whose readErr is not nil sends nothing and tells the
+// others, and every rank then fails.
+func shuffle(ctx context.Context, col *collectives.Collectives, out []byte, bounds []int, readErr error, recv []byte) ([]byte, error) {
 	n := col.Size()
 	counts := make([]byte, 8*n)
 	send := make([][]byte, n)
 	for j := range n {
-		send[j] = out[bounds[j]:bounds[j+1]]
-		binary.LittleEndian.PutUint64(counts[8*j:], uint64(len(send[j])))
+		c := uint64(readFailed)
+		if readErr == nil {
+			send[j] = out[bounds[j]:bounds[j+1]]
+			c = uint64(len(send[j]))
+		}
+		binary.LittleEndian.PutUint64(counts[8*j:], c)
 	}
 	got := make([]byte, 8*n)
 	if err := col.AllToAll(ctx, counts, got); err != nil {
 		return nil, err
 	}
+	if readErr != nil {
+		return nil, readErr
+	}
 	lens := make([]int, n)
 	total := 0
 	for i := range n {
-		lens[i] = int(binary.LittleEndian.Uint64(got[8*i:]))
+		c := binary.LittleEndian.Uint64(got[8*i:])
+		if c == readFailed {
+			return nil, fmt.Errorf("rank %d could not read its input (its own error says why)", i)
+		}
+		lens[i] = int(c)
 		total += lens[i]
 	}
-	buf := spare[:0]
-	if cap(buf) < total {
-		buf = make([]byte, total)
+	have := len(recv)
+	if cap(recv)-have < total {
+		grown := make([]byte, have, have+total+(have+total)/4)
+		copy(grown, recv)
+		recv = grown
 	}
-	buf = buf[:total]
-	recv := make([][]byte, n)
-	off := 0
+	recv = recv[:have+total]
+	pieces := make([][]byte, n)
+	off := have
 	for i, l := range lens {
-		recv[i] = buf[off : off+l : off+l]
+		pieces[i] = recv[off : off+l : off+l]
 		off += l
 	}
-	if err := col.AllToAllv(ctx, send, recv); err != nil {
+	if err := col.AllToAllv(ctx, send, pieces); err != nil {
 		return nil, err
 	}
-	return buf, nil
+	return recv, nil
 }
+
+// readFailed is the count a rank that failed to read its chunk sends
+// every rank instead of its piece's length.
+const readFailed = ^uint64(0)
 
 // check validates this rank's output: its part file re-read from disk in
 // chunks (or the sorted records in memory when there is no output),

@@ -2,17 +2,23 @@ package terasort
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/volley-run/volley/apps/terasort/records"
+	"github.com/volley-run/volley/collectives"
+	"github.com/volley-run/volley/comm"
+	"github.com/volley-run/volley/comm/commtest"
 	"github.com/volley-run/volley/group"
 )
 
@@ -35,6 +41,15 @@ func TestShare(t *testing.T) {
 			t.Fatalf("shares of %d end at %d", c.total, next)
 		}
 	}
+}
+
+// sampleKeys returns the keys of the records of b at samplePositions.
+func sampleKeys(b []byte, k int) []records.Key {
+	var keys []records.Key
+	for _, j := range samplePositions(int64(len(b)/records.Size), k) {
+		keys = append(keys, records.KeyOf(b[j*records.Size:]))
+	}
+	return keys
 }
 
 func keysOf(b []byte) []records.Key {
@@ -60,8 +75,9 @@ func TestPartition(t *testing.T) {
 	}
 	for name, b := range map[string][]byte{"random": random, "three keys": skewed, "all equal": equal, "empty": nil} {
 		for _, n := range []int{1, 2, 7, 16} {
-			splitters := Splitters(Sample(b, 100), n)
-			out, bounds := Partition(b, splitters)
+			splitters := Splitters(sampleKeys(b, 100), n)
+			out := make([]byte, len(b))
+			bounds := NewPartitioner(splitters, int64(len(b)/records.Size)).Partition(out, b)
 			if len(bounds) != n+1 || bounds[0] != 0 || bounds[n] != len(b) {
 				t.Fatalf("%s n=%d: bounds %v for %d bytes", name, n, bounds, len(b))
 			}
@@ -144,15 +160,23 @@ func TestDestTable(t *testing.T) {
 			}
 		}
 	}
-	// Partition uses the table on inputs this large.
-	b := make([]byte, (1<<16+100)*records.Size)
+	// A Partitioner reused on batches of different sizes places every
+	// record where Dest does.
+	b := make([]byte, 5000*records.Size)
 	records.Generate(b, 0, 9, records.ASCII)
-	splitters := Splitters(Sample(b, 1000), 16)
-	out, bounds := Partition(b, splitters)
-	for j := range 16 {
-		for _, k := range keysOf(out[bounds[j]:bounds[j+1]]) {
-			if Dest(splitters, k) != j {
-				t.Fatalf("Partition put key %v in rank %d's range, Dest says %d", k, j, Dest(splitters, k))
+	splitters := Splitters(sampleKeys(b, 1000), 16)
+	p := NewPartitioner(splitters, 1<<20) // with the table
+	out := make([]byte, len(b))
+	for _, batch := range [][]byte{b, b[:1000*records.Size], b[2000*records.Size : 4500*records.Size]} {
+		bounds := p.Partition(out, batch)
+		if bounds[16] != len(batch) {
+			t.Fatalf("bounds %v for a batch of %d bytes", bounds, len(batch))
+		}
+		for j := range 16 {
+			for _, k := range keysOf(out[bounds[j]:bounds[j+1]]) {
+				if Dest(splitters, k) != j {
+					t.Fatalf("Partition put key %v in rank %d's range, Dest says %d", k, j, Dest(splitters, k))
+				}
 			}
 		}
 	}
@@ -173,13 +197,24 @@ func TestGenerateAndValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := in.Read(0, in.Records)
-	if err != nil || !bytes.Equal(got, whole) {
+	r := in.Open()
+	got := make([]byte, len(whole))
+	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, whole) {
 		t.Fatalf("the parts in order are not records 0..4999 of seed 7 (%v)", err)
 	}
-	// A middle range spanning parts.
-	if got, err := in.Read(1200, 3900); err != nil || !bytes.Equal(got, whole[1200*records.Size:3900*records.Size]) {
-		t.Fatalf("Read(1200, 3900) wrong (%v)", err)
+	// A middle range spanning parts, and ranges past the end.
+	got = got[:2700*records.Size]
+	if err := r.ReadAt(got, 1200); err != nil || !bytes.Equal(got, whole[1200*records.Size:3900*records.Size]) {
+		t.Fatalf("ReadAt(1200..3900) wrong (%v)", err)
+	}
+	if err := r.ReadAt(got[:2*records.Size], 4999); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Fatalf("ReadAt past the end: %v", err)
+	}
+	if err := r.ReadAt(got[:records.Size+1], 0); err == nil {
+		t.Fatal("ReadAt of a partial record: no error")
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := Generate(dir, 10, 1, 7, records.Binary); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("Generate over an existing dir: %v", err)
@@ -317,6 +352,60 @@ func TestVerdict(t *testing.T) {
 	} {
 		if _, err := verdict(c.s, true); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}
+
+// TestShuffleRounds runs shuffle over the real middleware (4 ranks, 2 per
+// container) for three rounds, appending to one buffer that has to grow,
+// and then with one rank failing to read its chunk: every rank fails, the
+// one that could not read with its own error, the others naming it.
+func TestShuffleRounds(t *testing.T) {
+	const n, g, per = 4, 2, 50 // records each rank sends each rank per round
+	cl := commtest.Start(t, n, g, nil)
+	readErr := errors.New("disk on fire")
+	errs := cl.Run(func(c *comm.Comm) error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		col := collectives.New(c)
+		me := c.Rank()
+		out := make([]byte, n*per*records.Size)
+		bounds := make([]int, n+1)
+		for j := range n {
+			bounds[j+1] = (j + 1) * per * records.Size
+		}
+		recv := make([]byte, 0, 10) // too small: shuffle grows it
+		for round := range 3 {
+			for i := range out {
+				out[i] = byte(round*n*n + me*n + i/(per*records.Size))
+			}
+			var err error
+			if recv, err = shuffle(ctx, col, out, bounds, nil, recv); err != nil {
+				return err
+			}
+		}
+		if len(recv) != 3*n*per*records.Size {
+			return fmt.Errorf("received %d bytes, want %d", len(recv), 3*n*per*records.Size)
+		}
+		for i, b := range recv { // round-major, then source rank
+			round, src := i/(n*per*records.Size), i/(per*records.Size)%n
+			if want := byte(round*n*n + src*n + me); b != want {
+				return fmt.Errorf("byte %d is %d, want %d (round %d from rank %d)", i, b, want, round, src)
+			}
+		}
+		var failing error
+		if me == 2 {
+			failing = readErr
+		}
+		_, err := shuffle(ctx, col, out, bounds, failing, recv)
+		return err
+	})
+	for r, err := range errs {
+		switch {
+		case r == 2 && !errors.Is(err, readErr):
+			t.Errorf("rank 2 (could not read): %v, want its own error", err)
+		case r != 2 && (err == nil || !strings.Contains(err.Error(), "rank 2 could not read its input")):
+			t.Errorf("rank %d: %v, want the failure of rank 2", r, err)
 		}
 	}
 }

@@ -52,7 +52,7 @@ func TestTeraSortEndToEnd(t *testing.T) {
 	mustRun(t, "teragen", "--records", "20000", "--parts", "3", "--out", in)
 	noTempFiles(t, in)
 
-	r := mustRun(t, "run", "terasort", "-n", "6", "-g", "4", "-p", "input="+in, "-p", "output="+out, "--json")
+	r := mustRun(t, "run", "terasort", "-n", "6", "-g", "4", "-p", "input="+in, "-p", "output="+out, "-p", "rounds=3", "--json")
 	var res teraResult
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("--json output: %v\n%s", err, r.stdout)
@@ -129,7 +129,7 @@ func TestTeraSortASCII(t *testing.T) {
 	}
 	mustRun(t, "run", "terasort", "-n", "4", "-g", "2", "-p", "input="+filepath.Join(in, terasort.PartName(0)), "-p", "output="+out)
 	mustRun(t, "teravalidate", out, "--input", in)
-	r := mustRun(t, "run", "terasort", "-n", "5", "-g", "3", "-p", "records=3000", "-p", "ascii=true", "--json")
+	r := mustRun(t, "run", "terasort", "-n", "5", "-g", "3", "-p", "records=3000", "-p", "ascii=true", "-p", "rounds=4", "--json")
 	if !strings.Contains(r.stdout, `"validated":true`) || !strings.Contains(r.stdout, `"records":3000`) {
 		t.Fatalf("in-memory run did not validate 3000 records:\n%s", r.stdout)
 	}
@@ -164,7 +164,8 @@ func TestTeraSortBadInput(t *testing.T) {
 		{[]string{"run", "terasort", "-p", "input=" + good, "-p", "output=" + exists}, 2, "output " + exists + " already exists"},
 		{[]string{"run", "terasort", "-p", "input=" + good, "-p", "records=5"}, 2, "not both"},
 		{[]string{"run", "terasort", "-p", "records=ten"}, 2, "not an integer"},
-		{[]string{"run", "terasort", "-p", "record=1000"}, 2, `unknown parameter "record" (terasort takes ascii, input, output, records, samples, seed, validate)`},
+		{[]string{"run", "terasort", "-p", "rounds=0"}, 2, "rounds must be >= 1, got 0"},
+		{[]string{"run", "terasort", "-p", "record=1000"}, 2, `unknown parameter "record" (terasort takes ascii, input, output, records, rounds, samples, seed, validate)`},
 		// The output's parent is a file: rank 0 cannot make it, and every
 		// rank fails with its message (none waits for the others).
 		{[]string{"run", "terasort", "-n", "4", "-g", "2", "-p", "records=1000", "-p", "output=" + filepath.Join(aFile, "out")}, 1, "4 of 4 ranks failed; first: rank 0 (pack 0): output: mkdir"},
