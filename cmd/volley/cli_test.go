@@ -182,7 +182,7 @@ func TestHelloPacking(t *testing.T) {
 				pidOfPack[res.Pack] = res.PID
 				// each container gets its share of the cores
 				if _, set := os.LookupEnv("GOMAXPROCS"); !set {
-					if want := max(1, runtime.NumCPU()/c.containers); res.Procs != want {
+					if want := coreShare(c.containers); res.Procs != want {
 						t.Errorf("rank %d: GOMAXPROCS %d in a container, want %d (%d cores, %d containers)", i, res.Procs, want, runtime.NumCPU(), c.containers)
 					}
 				}
