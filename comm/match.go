@@ -1,6 +1,7 @@
 package comm
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 )
@@ -20,6 +21,8 @@ type envelope struct {
 	eagerFrom *link
 	// wire is the number of bytes the message took on the network.
 	wire int
+	// seq is the message's place in its mailbox's arrival order.
+	seq uint64
 }
 
 // recvReq is a receive waiting for a matching message.
@@ -56,12 +59,15 @@ type mailbox struct {
 	unexpected []*envelope // arrived, not yet received, in arrival order
 	posted     []*recvReq  // waiting receives, in posting order
 	err        error       // set once the mailbox is closed
+	arrived    uint64      // messages delivered so far
 }
 
 // deliver hands env to the earliest matching posted receive, or queues it.
 func (m *mailbox) deliver(env *envelope) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.arrived++
+	env.seq = m.arrived
 	if m.err != nil || m.handOver(env) {
 		return
 	}
@@ -70,15 +76,17 @@ func (m *mailbox) deliver(env *envelope) {
 
 // requeue gives back a message that a receive matched but did not take (its
 // ctx ended before it asked the sender for the bytes): to the earliest
-// matching posted receive, or else to the front of the queue, since it
-// arrived before every queued message of its source and tag.
+// matching posted receive, or else back to its place in the queue, in
+// arrival order, so that a wildcard receive still takes the earliest
+// arrival.
 func (m *mailbox) requeue(env *envelope) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil || m.handOver(env) {
 		return
 	}
-	m.unexpected = slices.Insert(m.unexpected, 0, env)
+	i, _ := slices.BinarySearchFunc(m.unexpected, env.seq, func(e *envelope, seq uint64) int { return cmp.Compare(e.seq, seq) })
+	m.unexpected = slices.Insert(m.unexpected, i, env)
 }
 
 // remove takes the announcement of rendezvous rv out of the queue, and

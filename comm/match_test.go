@@ -149,6 +149,23 @@ func TestMailboxRequeueKeepsOrder(t *testing.T) {
 	}
 }
 
+// TestMailboxRequeueKeepsArrivalOrderAcrossSources: a message given back
+// goes to its place in arrival order, not to the front, so a wildcard
+// receive still takes the earliest arrival of any source.
+func TestMailboxRequeueKeepsArrivalOrderAcrossSources(t *testing.T) {
+	m := &mailbox{}
+	m.deliver(msg(2, 0, "b")) // from rank 2, first
+	m.deliver(msg(1, 0, "a"))
+	m.deliver(msg(3, 0, "c"))
+	_, a := recvNow(t, m, 1, 0)
+	m.requeue(a)
+	for _, want := range []string{"b", "a", "c"} {
+		if _, e := recvNow(t, m, AnySource, AnyTag); body(e) != want {
+			t.Fatalf("wildcard recv after requeue = %s, want %s", body(e), want)
+		}
+	}
+}
+
 func TestMailboxProbeLeavesMessage(t *testing.T) {
 	m := &mailbox{}
 	if _, _, _, ok := m.probe(AnySource, AnyTag); ok {
