@@ -18,7 +18,6 @@
 package pagerank
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -153,7 +152,7 @@ func (j *job) load(ctx context.Context) error {
 	if err == nil && j.me == 0 && j.cfg.out != "" {
 		err = graph.CheckOutput(j.cfg.out)
 	}
-	if err := j.agree(ctx, err); err != nil {
+	if err := j.col.AgreeError(ctx, err); err != nil {
 		return err
 	}
 	vs := []int64{maxV}
@@ -223,38 +222,6 @@ func (j *job) exchangeMates(ctx context.Context, tag int, out [][]uint32) ([][]u
 		}
 	}
 	return in, nil
-}
-
-// agree turns a local error into the same error on every rank: the
-// lowest failing rank's message. Every rank must call it at the same
-// point.
-func (j *job) agree(ctx context.Context, err error) error {
-	n := j.l.ranks
-	flag := []int64{int64(n)}
-	if err != nil {
-		flag[0] = int64(j.me)
-	}
-	if e := collectives.AllReduceT(ctx, j.col, flag, collectives.Min[int64]); e != nil {
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("agree on load: %w", e)
-	}
-	root := int(flag[0])
-	if root == n {
-		return nil
-	}
-	msg := make([]byte, 1024)
-	if j.me == root {
-		copy(msg, err.Error())
-	}
-	if e := j.col.Bcast(ctx, root, msg); e != nil && err == nil {
-		return fmt.Errorf("rank %d failed, and its error did not arrive: %w", root, e)
-	}
-	if j.me == root {
-		return err
-	}
-	return fmt.Errorf("rank %d: %s", root, bytes.TrimRight(msg, "\x00"))
 }
 
 // setup builds the exchange plan: it tells each pack mate which targets

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -423,7 +424,7 @@ func expectedBytes(total int64, n int) int64 {
 // shuffle sends out[bounds[j]:bounds[j+1]] to rank j and appends what every
 // rank sent here, in rank order, to recv (growing it when it lacks the
 // capacity). A rank whose readErr is not nil sends nothing and tells the
-// others, and every rank then fails.
+// others, and every rank then fails with the first failing rank's error.
 func shuffle(ctx context.Context, col *collectives.Collectives, out []byte, bounds []int, readErr error, recv []byte) ([]byte, error) {
 	n := col.Size()
 	counts := make([]byte, 8*n)
@@ -440,18 +441,20 @@ func shuffle(ctx context.Context, col *collectives.Collectives, out []byte, boun
 	if err := col.AllToAll(ctx, counts, got); err != nil {
 		return nil, err
 	}
-	if readErr != nil {
-		return nil, readErr
-	}
 	lens := make([]int, n)
 	total := 0
+	failed := readErr != nil
 	for i := range n {
 		c := binary.LittleEndian.Uint64(got[8*i:])
-		if c == readFailed {
-			return nil, fmt.Errorf("rank %d could not read its input (its own error says why)", i)
-		}
+		failed = failed || c == readFailed
 		lens[i] = int(c)
 		total += lens[i]
+	}
+	if failed { // every rank saw it: all agree on the first failure's text
+		if err := col.AgreeError(ctx, readErr); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("a rank reported a failed read, yet no rank's error arrived")
 	}
 	have := len(recv)
 	if cap(recv)-have < total {
