@@ -171,24 +171,24 @@ type bufferedReceiver interface {
 // recvInto receives a message of exactly len(dst) bytes from src into dst:
 // straight into it when the Comm can, else by copying what arrived.
 func (x *call) recvInto(ctx context.Context, src int, ph phase, round int, dst []byte) error {
-	var b []byte
-	if r, ok := x.c.comm.(bufferedReceiver); ok {
-		m, err := r.RecvInto(ctx, src, x.tag(ph), dst)
+	r, ok := x.c.comm.(bufferedReceiver)
+	if !ok {
+		b, err := x.recvN(ctx, src, ph, round, len(dst))
 		if err != nil {
-			return x.errf(ph, round, "recv from %d: %w", src, err)
-		}
-		b = m.Data
-	} else {
-		var err error
-		if b, err = x.recv(ctx, src, ph, round); err != nil {
 			return err
 		}
-	}
-	if len(b) != len(dst) {
-		return x.errf(ph, round, "from %d: got %d bytes, want %d: %w", src, len(b), len(dst), ErrMismatch)
-	}
-	if len(b) > 0 && &b[0] != &dst[0] {
 		copy(dst, b)
+		return nil
+	}
+	m, err := r.RecvInto(ctx, src, x.tag(ph), dst)
+	if err != nil {
+		return x.errf(ph, round, "recv from %d: %w", src, err)
+	}
+	if len(m.Data) != len(dst) {
+		return x.wrongLength(ph, round, src, len(m.Data), len(dst))
+	}
+	if len(dst) > 0 && &m.Data[0] != &dst[0] {
+		copy(dst, m.Data) // not landed in place: a message from this pack
 	}
 	return nil
 }
@@ -200,9 +200,14 @@ func (x *call) recvN(ctx context.Context, src int, ph phase, round int, want int
 		return nil, err
 	}
 	if len(b) != want {
-		return nil, x.errf(ph, round, "from %d: got %d bytes, want %d: %w", src, len(b), want, ErrMismatch)
+		return nil, x.wrongLength(ph, round, src, len(b), want)
 	}
 	return b, nil
+}
+
+// wrongLength is the error for got bytes from src where want were due.
+func (x *call) wrongLength(ph phase, round, src, got, want int) error {
+	return x.errf(ph, round, "from %d: got %d bytes, want %d: %w", src, got, want, ErrMismatch)
 }
 
 // msg is one outgoing message of a batch.
@@ -344,7 +349,7 @@ func (x *call) recvPieces(ctx context.Context, src, k int, buf []byte) error {
 		off += len(b)
 	}
 	if off != len(buf) {
-		return x.errf(phDown, -1, "from %d: got %d bytes, want %d: %w", src, off, len(buf), ErrMismatch)
+		return x.wrongLength(phDown, -1, src, off, len(buf))
 	}
 	return nil
 }
